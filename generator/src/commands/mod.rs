@@ -1,0 +1,13 @@
+//! One module per `ipt-gen` subcommand: arguments and a `run` function.
+
+pub mod bench;
+pub mod scene;
+pub mod templates;
+
+use anyhow::Result;
+use ipt_scenes::{AssetSources, Assets};
+
+/// Loads built-in and user data files, turning a data-file error into a readable one.
+pub fn load_assets(sources: &AssetSources) -> Result<Assets> {
+    Assets::load(sources).map_err(|e| anyhow::anyhow!("{e}"))
+}

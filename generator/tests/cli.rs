@@ -1,0 +1,69 @@
+//! The `ipt-gen` binary as a user runs it.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn ipt_gen(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ipt-gen")).args(args).current_dir(cwd).output().expect("ipt-gen runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn scene_command_writes_identical_json_in_two_processes_and_a_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["a.json", "b.json"] {
+        let out = ipt_gen(
+            &["scene", "--template", "kitchen", "--seed", "7", "--out", name, "--plan", "plan.png"],
+            dir.path(),
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(text(&out.stdout).contains(name), "{}", text(&out.stdout));
+    }
+    let (a, b) = (std::fs::read(dir.path().join("a.json")).unwrap(), std::fs::read(dir.path().join("b.json")).unwrap());
+    assert_eq!(a, b);
+    let scene: serde_json::Value = serde_json::from_slice(&a).unwrap();
+    assert_eq!(scene["template"], "kitchen");
+    assert_eq!(scene["seed"], 7);
+    let room = &scene["rooms"][0];
+    let width = room["max"][0].as_f64().unwrap() - room["min"][0].as_f64().unwrap();
+    let plan = image::open(dir.path().join("plan.png")).unwrap();
+    // 110 px per metre plus margins: the plan is wider than the room at that scale.
+    assert!(f64::from(plan.width()) > 110.0 * width, "{} px for {width} m", plan.width());
+}
+
+#[test]
+fn unknown_template_lists_the_available_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ipt_gen(&["scene", "--template", "garage"], dir.path());
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("unknown template `garage`") && err.contains("kitchen"), "{err}");
+}
+
+#[test]
+fn malformed_user_template_fails_with_file_line_column_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let templates = dir.path().join("my-templates");
+    std::fs::create_dir(&templates).unwrap();
+    std::fs::write(templates.join("den.toml"), "width = [3.0, 4.0]\ndepth = [3, \"four\"]\n").unwrap();
+    let out = ipt_gen(&["--templates", "my-templates", "scene", "--template", "den"], dir.path());
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("den.toml:2:13: field `depth[1]`"), "{err}");
+}
+
+#[test]
+fn templates_command_lists_templates_and_categories() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ipt_gen(&["templates"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let listing = text(&out.stdout);
+    for name in
+        ["kitchen", "living_room", "bedroom", "bathroom", "office", "dining_room", "apartment_small", "office_chair"]
+    {
+        assert!(listing.contains(name), "{name} missing from:\n{listing}");
+    }
+}

@@ -1,0 +1,345 @@
+//! The object catalog: one TOML file per category, describing the object as primitive parts
+//! in metres with colour palettes. Files are parsed into [`CategoryDef`] and resolved into
+//! [`Category`]: mirrored and repeated parts expanded, palettes checked against the material
+//! library, and the parts moved so the object stands centred on its origin.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use glam::{Quat, Vec3};
+use serde::Deserialize;
+
+use crate::error::AssetError;
+use crate::geometry::{Aabb, Obb, Shape, euler_degrees};
+use crate::materials::{Material, MaterialLibrary};
+
+/// One category file as written by a user.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CategoryDef {
+    /// Identifier used by templates; defaults to the file name without `.toml`.
+    pub name: Option<String>,
+    /// Readable singular used in questions, e.g. "office chair"; defaults to the name with spaces.
+    pub display: Option<String>,
+    /// Readable plural; defaults to the display name plus "s".
+    pub plural: Option<String>,
+    /// Relative size jitter per axis (0.1 = up to +-10 %).
+    #[serde(default = "default_jitter")]
+    pub jitter: f32,
+    /// Whether instances may be counted in questions (false for structure-like things).
+    #[serde(default = "yes")]
+    pub countable: bool,
+    /// Material slot name -> material names; each object picks one material per slot.
+    pub palettes: BTreeMap<String, Vec<String>>,
+    /// The primitives the object is made of.
+    pub parts: Vec<PartDef>,
+}
+
+fn default_jitter() -> f32 {
+    0.05
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// One primitive of a category, as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartDef {
+    /// Optional name, for readability of files and scene output.
+    pub name: Option<String>,
+    /// The primitive.
+    pub shape: Shape,
+    /// Bounding size in the part's own axes, metres.
+    pub size: [f32; 3],
+    /// Centre of the part's box in the object's frame (+Y up, front +Z), metres.
+    pub at: [f32; 3],
+    /// Rotation in degrees about X, then Y, then Z.
+    pub rotate: Option<[f32; 3]>,
+    /// Also place mirrored copies: "x", "z" or "xz".
+    pub mirror: Option<Mirror>,
+    /// Also place `count - 1` further copies, each shifted by `step` from the previous one.
+    pub repeat: Option<RepeatDef>,
+    /// Palette slot giving this part's material.
+    pub material: String,
+    /// Each copy of this part picks its own material from the slot (e.g. book spines).
+    #[serde(default)]
+    pub vary: bool,
+    /// The part's top face carries small objects.
+    #[serde(default)]
+    pub support: bool,
+    /// Free height above a support face (shelves); unlimited when absent.
+    pub clearance: Option<f32>,
+}
+
+/// Mirror planes for [`PartDef::mirror`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mirror {
+    /// Mirror across the plane x = 0.
+    X,
+    /// Mirror across the plane z = 0.
+    Z,
+    /// Both: four copies.
+    Xz,
+}
+
+/// Repetition for [`PartDef::repeat`].
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RepeatDef {
+    /// Total number of copies, at least 1.
+    pub count: u32,
+    /// Offset between consecutive copies, metres.
+    pub step: [f32; 3],
+}
+
+/// A resolved primitive of a category, in the object's frame at nominal size.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartSpec {
+    /// Part name (may repeat across copies).
+    pub name: String,
+    /// The primitive.
+    pub shape: Shape,
+    /// Size in the part's own axes.
+    pub size: Vec3,
+    /// Centre in the object frame.
+    pub center: Vec3,
+    /// Object-from-part rotation.
+    pub rotation: Quat,
+    /// Palette slot.
+    pub slot: String,
+    /// Picks its own material per object instead of sharing the slot's choice.
+    pub vary: bool,
+    /// `Some(clearance)` when the top face carries small objects (clearance may be infinite).
+    pub support: Option<f32>,
+}
+
+impl PartSpec {
+    /// The part's box in the object frame.
+    pub fn obb(&self) -> Obb {
+        Obb { center: self.center, half_extents: 0.5 * self.size, rotation: self.rotation }
+    }
+}
+
+/// A resolved category.
+#[derive(Debug, Clone)]
+pub struct Category {
+    /// Identifier.
+    pub name: String,
+    /// Readable singular.
+    pub display: String,
+    /// Readable plural.
+    pub plural: String,
+    /// Relative size jitter per axis.
+    pub jitter: f32,
+    /// Whether instances may be counted in questions.
+    pub countable: bool,
+    /// Nominal bounding size (x width, y height, z depth).
+    pub size: Vec3,
+    /// Slot -> candidate materials.
+    pub palettes: BTreeMap<String, Vec<Material>>,
+    /// Parts, placed so the object's box is centred in X and Z with its bottom at y = 0.
+    pub parts: Vec<PartSpec>,
+}
+
+impl Category {
+    /// True when some part carries small objects.
+    pub fn is_receptacle(&self) -> bool {
+        self.parts.iter().any(|p| p.support.is_some())
+    }
+
+    /// Resolves a parsed file. `file` is used in error messages; `stem` is the file name
+    /// without extension (the default name).
+    pub fn resolve(
+        def: CategoryDef,
+        stem: &str,
+        materials: &MaterialLibrary,
+        file: &Path,
+    ) -> Result<Category, AssetError> {
+        let error = |field: String, message: String| AssetError {
+            file: file.to_path_buf(),
+            position: None,
+            field: Some(field),
+            message,
+        };
+        let name = def.name.unwrap_or_else(|| stem.to_string());
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+            return Err(error("name".into(), format!("`{name}` must be lowercase letters, digits and _")));
+        }
+        let display = def.display.unwrap_or_else(|| name.replace('_', " "));
+        let plural = def.plural.unwrap_or_else(|| format!("{display}s"));
+        if !(0.0..=0.5).contains(&def.jitter) {
+            return Err(error("jitter".into(), format!("{} is outside 0..=0.5", def.jitter)));
+        }
+        let mut palettes = BTreeMap::new();
+        for (slot, names) in &def.palettes {
+            palettes.insert(slot.clone(), materials.resolve_palette(names, file, &format!("palettes.{slot}"))?);
+        }
+        if def.parts.is_empty() {
+            return Err(error("parts".into(), "a category needs at least one part".into()));
+        }
+        let mut parts = Vec::new();
+        for (index, part) in def.parts.iter().enumerate() {
+            let field = |f: &str| format!("parts[{index}].{f}");
+            if part.size.iter().any(|&s| !(s > 0.0 && s < 20.0)) {
+                return Err(error(field("size"), format!("{:?}: every size must be between 0 and 20 m", part.size)));
+            }
+            if !palettes.contains_key(&part.material) {
+                let slots: Vec<&str> = palettes.keys().map(String::as_str).collect();
+                return Err(error(
+                    field("material"),
+                    format!("slot `{}` is not in [palettes] (slots: {})", part.material, slots.join(", ")),
+                ));
+            }
+            if part.clearance.is_some_and(|c| c <= 0.0) {
+                return Err(error(field("clearance"), "must be positive".into()));
+            }
+            if part.clearance.is_some() && !part.support {
+                return Err(error(field("clearance"), "only meaningful with `support = true`".into()));
+            }
+            let copies = part.repeat.as_ref().map_or(1, |r| r.count);
+            if !(1..=200).contains(&copies) {
+                return Err(error(field("repeat.count"), format!("{copies} is outside 1..=200")));
+            }
+            expand_part(part, &mut parts);
+        }
+        let bounds = parts.iter().map(|p| p.obb().aabb()).reduce(Aabb::union).expect("at least one part");
+        let shift = Vec3::new(-bounds.center().x, -bounds.min.y, -bounds.center().z);
+        for part in &mut parts {
+            part.center += shift;
+        }
+        Ok(Category {
+            name,
+            display,
+            plural,
+            jitter: def.jitter,
+            countable: def.countable,
+            size: bounds.size(),
+            palettes,
+            parts,
+        })
+    }
+}
+
+/// Expands mirror and repeat into concrete parts.
+fn expand_part(def: &PartDef, out: &mut Vec<PartSpec>) {
+    let rotate = def.rotate.unwrap_or([0.0; 3]);
+    let size = Shape::fit(def.shape, Vec3::from(def.size));
+    let (count, step) = def.repeat.as_ref().map_or((1, [0.0; 3]), |r| (r.count, r.step));
+    let mirrors: &[(f32, f32)] = match def.mirror {
+        None => &[(1.0, 1.0)],
+        Some(Mirror::X) => &[(1.0, 1.0), (-1.0, 1.0)],
+        Some(Mirror::Z) => &[(1.0, 1.0), (1.0, -1.0)],
+        Some(Mirror::Xz) => &[(1.0, 1.0), (-1.0, 1.0), (1.0, -1.0), (-1.0, -1.0)],
+    };
+    for &(mx, mz) in mirrors {
+        // Mirroring across x = 0 flips rotations about Y and Z; across z = 0, about X and Y.
+        let angles = [rotate[0] * mz, rotate[1] * mx * mz, rotate[2] * mx];
+        for i in 0..count {
+            let offset = Vec3::from(step) * i as f32;
+            let at = Vec3::from(def.at) + offset;
+            out.push(PartSpec {
+                name: def.name.clone().unwrap_or_else(|| format!("{:?}", def.shape).to_lowercase()),
+                shape: def.shape,
+                size,
+                center: Vec3::new(at.x * mx, at.y, at.z * mz),
+                rotation: euler_degrees(angles),
+                slot: def.material.clone(),
+                vary: def.vary,
+                support: def.support.then(|| def.clearance.unwrap_or(f32::INFINITY)),
+            });
+        }
+    }
+}
+
+/// All categories by name.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    categories: BTreeMap<String, Category>,
+}
+
+impl Catalog {
+    /// Adds (or replaces) a category.
+    pub fn insert(&mut self, category: Category) {
+        self.categories.insert(category.name.clone(), category);
+    }
+
+    /// The category called `name`, if any.
+    pub fn get(&self, name: &str) -> Option<&Category> {
+        self.categories.get(name)
+    }
+
+    /// All categories in name order.
+    pub fn iter(&self) -> impl Iterator<Item = &Category> {
+        self.categories.values()
+    }
+
+    /// Number of categories.
+    pub fn len(&self) -> usize {
+        self.categories.len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.categories.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn library() -> MaterialLibrary {
+        let mut m = MaterialLibrary::default();
+        m.load_file("[oak]\nkind = \"wood\"\ncolor = \"#a0703c\"\n", Path::new("m.toml")).unwrap();
+        m
+    }
+
+    fn resolve(text: &str) -> Result<Category, AssetError> {
+        let def: CategoryDef = crate::toml_file::parse(text, Path::new("stool.toml"))?;
+        Category::resolve(def, "stool", &library(), Path::new("stool.toml"))
+    }
+
+    const STOOL: &str = r#"
+palettes = { wood = ["oak"] }
+[[parts]]
+shape = "cylinder"
+size = [0.3, 0.04, 0.3]
+at = [0, 0.7, 0]
+material = "wood"
+support = true
+[[parts]]
+shape = "box"
+size = [0.03, 0.68, 0.03]
+at = [0.1, 0.34, 0.1]
+mirror = "xz"
+material = "wood"
+"#;
+
+    #[test]
+    fn mirrors_and_normalises() {
+        let stool = resolve(STOOL).unwrap();
+        assert_eq!(stool.name, "stool");
+        assert_eq!(stool.plural, "stools");
+        assert_eq!(stool.parts.len(), 5);
+        assert!((stool.size.y - 0.72).abs() < 1e-6);
+        assert!(stool.parts[1..].iter().all(|p| (p.center.y - 0.34).abs() < 1e-6));
+        assert!(stool.is_receptacle());
+    }
+
+    #[test]
+    fn unknown_slot_is_named() {
+        let err =
+            resolve(&STOOL.replacen("material = \"wood\"\nsupport", "material = \"metal\"\nsupport", 1)).unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("parts[0].material"));
+        assert!(err.message.contains("`metal`"), "{err}");
+    }
+
+    #[test]
+    fn unknown_material_is_named() {
+        let err = resolve(&STOOL.replace("[\"oak\"]", "[\"teak\"]")).unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("palettes.wood"));
+    }
+}
