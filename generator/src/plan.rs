@@ -42,8 +42,17 @@ pub fn draw_plan(scene: &Scene, pixels_per_metre: f32) -> RgbImage {
     let min = scene.rooms.iter().map(|r| r.min).reduce(Vec2::min).unwrap_or(Vec2::ZERO) - Vec2::splat(0.2);
     let max = scene.rooms.iter().map(|r| r.max).reduce(Vec2::max).unwrap_or(Vec2::ONE) + Vec2::splat(0.2);
     let frame = Frame { origin: min, scale: pixels_per_metre };
+    let title = format!(
+        "{}  seed {}  |  {} objects  |  walkable {:.0} %  |  green: walkable, grey: occupied, red line: front",
+        scene.template,
+        scene.seed,
+        scene.objects.len(),
+        100.0 * scene.report.reachable_fraction
+    );
+    let title_scale = PxScale::from(18.0);
+    let title_width = text_size(title_scale, &font, &title).0 as f32 + 2.0 * MARGIN;
     let size = (max - min) * pixels_per_metre + Vec2::new(2.0 * MARGIN, 2.0 * MARGIN + HEADER);
-    let mut image = RgbImage::from_pixel(size.x as u32, size.y as u32, Rgb([255, 255, 255]));
+    let mut image = RgbImage::from_pixel(size.x.max(title_width) as u32, size.y as u32, Rgb([255, 255, 255]));
 
     // Walkable grid underneath everything.
     let nav = &scene.nav;
@@ -101,14 +110,7 @@ pub fn draw_plan(scene: &Scene, pixels_per_metre: f32) -> RgbImage {
         let label = format!("{} ({:.2} x {:.2} m)", room.name, room.max.x - room.min.x, room.max.y - room.min.y);
         draw_text_mut(&mut image, Rgb([120, 0, 120]), x as i32 + 4, y as i32 + 4, PxScale::from(15.0), &font, &label);
     }
-    let title = format!(
-        "{}  seed {}  |  {} objects  |  walkable {:.0} %  |  green: walkable, grey: occupied, red line: front",
-        scene.template,
-        scene.seed,
-        scene.objects.len(),
-        100.0 * scene.report.reachable_fraction
-    );
-    draw_text_mut(&mut image, Rgb([0, 0, 0]), MARGIN as i32, 10, PxScale::from(18.0), &font, &title);
+    draw_text_mut(&mut image, Rgb([0, 0, 0]), MARGIN as i32, 10, title_scale, &font, &title);
     image
 }
 
