@@ -11,7 +11,7 @@ use rand::Rng;
 use crate::catalog::Catalog;
 use crate::error::SceneError;
 use crate::floorplan::{FloorPlan, lay_out};
-use crate::geometry::{Obb, yaw_rotation};
+use crate::geometry::{Aabb, Obb, yaw_rotation};
 use crate::instance::Instance;
 use crate::nav::{NavGrid, NavInput};
 use crate::placement::{FloorPlacer, FloorPose};
@@ -163,16 +163,13 @@ fn attempt_scene(
             if let Some(pose) = settled {
                 let group = &slot.room.groups[drop.group];
                 let support = Support { object: drop.receptacle, part: drop.part, height: drop.surface };
-                push_object(
-                    &mut objects,
-                    catalog,
-                    room.id,
-                    group,
-                    drop.instance.clone(),
-                    pose.position,
-                    pose.rotation,
-                    Some(support),
-                );
+                let placed_object = Placed {
+                    instance: drop.instance.clone(),
+                    position: pose.position,
+                    rotation: pose.rotation,
+                    support: Some(support),
+                };
+                push_object(&mut objects, catalog, room.id, group, placed_object);
                 placed[drop.group] += 1;
             }
         }
@@ -241,20 +238,21 @@ fn add_floor_object(
     instance: Instance,
     pose: FloorPose,
 ) {
-    push_object(objects, catalog, room, group, instance, pose.position, yaw_rotation(pose.yaw), None);
+    let placed = Placed { instance, position: pose.position, rotation: yaw_rotation(pose.yaw), support: None };
+    push_object(objects, catalog, room, group, placed);
 }
 
-#[allow(clippy::too_many_arguments)]
-fn push_object(
-    objects: &mut Vec<SceneObject>,
-    catalog: &Catalog,
-    room: u32,
-    group: &Group,
+/// An object with its final pose.
+struct Placed {
     instance: Instance,
     position: Vec3,
     rotation: Quat,
     support: Option<Support>,
-) {
+}
+
+/// Adds an object to the scene with the next id and a name unique within its category.
+fn push_object(objects: &mut Vec<SceneObject>, catalog: &Catalog, room: u32, group: &Group, placed: Placed) {
+    let Placed { instance, position, rotation, support } = placed;
     let category = catalog.get(&instance.category).expect("instances come from the catalog");
     let same = objects.iter().filter(|o| o.category == category.name).count();
     let obb = Obb {
@@ -262,7 +260,16 @@ fn push_object(
         half_extents: 0.5 * instance.size,
         rotation,
     };
-    let mut object = SceneObject {
+    let part_box = |part: &crate::scene::Part| {
+        Obb {
+            center: position + rotation * part.position,
+            half_extents: 0.5 * part.size,
+            rotation: rotation * part.rotation,
+        }
+        .aabb()
+    };
+    let aabb = instance.parts.iter().map(part_box).reduce(Aabb::union).unwrap_or_else(|| obb.aabb());
+    objects.push(SceneObject {
         id: objects.len() as u32 + 1,
         name: format!("{}_{}", category.name, same + 1),
         category: category.name.clone(),
@@ -274,18 +281,12 @@ fn push_object(
         position,
         rotation,
         size: instance.size,
-        aabb: obb.aabb(),
+        aabb,
         obb,
         parts: instance.parts,
         support,
-    };
-    object.aabb = (0..object.parts.len())
-        .map(|i| object.part_obb(i).aabb())
-        .reduce(crate::geometry::Aabb::union)
-        .unwrap_or(object.aabb);
-    objects.push(object);
+    });
 }
-
 /// Whether the objects a rule builds on (anchor or receptacles) are in the room; a group
 /// whose anchor group did not appear (by chance) is skipped rather than failed.
 fn has_anchor(rule: &Rule, objects: &[SceneObject], room: u32) -> bool {

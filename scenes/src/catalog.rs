@@ -158,12 +158,7 @@ impl Category {
         materials: &MaterialLibrary,
         file: &Path,
     ) -> Result<Category, AssetError> {
-        let error = |field: String, message: String| AssetError {
-            file: file.to_path_buf(),
-            position: None,
-            field: Some(field),
-            message,
-        };
+        let error = |field: String, message: String| AssetError::field(file, field, message);
         let name = def.name.unwrap_or_else(|| stem.to_string());
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
             return Err(error("name".into(), format!("`{name}` must be lowercase letters, digits and _")));

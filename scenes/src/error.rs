@@ -17,6 +17,14 @@ pub struct AssetError {
     pub message: String,
 }
 
+impl AssetError {
+    /// An error about one field of a file whose position is not known (checks made after
+    /// parsing, such as an unknown category).
+    pub fn field(file: &std::path::Path, field: impl Into<String>, message: impl Into<String>) -> AssetError {
+        AssetError { file: file.to_path_buf(), position: None, field: Some(field.into()), message: message.into() }
+    }
+}
+
 impl fmt::Display for AssetError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.file.display())?;

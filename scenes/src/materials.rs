@@ -86,12 +86,8 @@ impl MaterialLibrary {
     pub fn load_file(&mut self, text: &str, file: &Path) -> Result<(), AssetError> {
         let defs: BTreeMap<String, MaterialDef> = crate::toml_file::parse(text, file)?;
         for (name, def) in defs {
-            let field_error = |field: &str, message: String| AssetError {
-                file: file.to_path_buf(),
-                position: None,
-                field: Some(format!("{name}.{field}")),
-                message,
-            };
+            let field_error =
+                |field: &str, message: String| AssetError::field(file, format!("{name}.{field}"), message);
             let color = parse_hex_color(&def.color)
                 .ok_or_else(|| field_error("color", format!("`{}` is not a colour like \"#a0522d\"", def.color)))?;
             let roughness = def.roughness.unwrap_or(default_roughness(def.kind));
@@ -125,12 +121,7 @@ impl MaterialLibrary {
 
     /// Resolves a palette (a list of names) into materials, naming `field` of `file` on error.
     pub fn resolve_palette(&self, names: &[String], file: &Path, field: &str) -> Result<Vec<Material>, AssetError> {
-        let error = |message: String| AssetError {
-            file: file.to_path_buf(),
-            position: None,
-            field: Some(field.to_string()),
-            message,
-        };
+        let error = |message: String| AssetError::field(file, field, message);
         if names.is_empty() {
             return Err(error("the palette is empty; name at least one material".into()));
         }

@@ -94,18 +94,20 @@ impl<'a> FloorPlacer<'a> {
         objects: &[SceneObject],
         rng: &mut SceneRng,
     ) -> Option<FloorPose> {
+        let furniture = floor_boxes(objects);
         (0..TRIES_PER_OBJECT).find_map(|_| {
             let pose = self.propose(rule, instance, objects, rng)?;
-            self.fits(&pose.obb(instance), objects).then_some(pose)
+            self.fits(&pose.obb(instance), &furniture).then_some(pose)
         })
     }
 
-    /// Whether a box lies inside the room, out of the doorway zones and clear of other objects.
-    pub fn fits(&self, obb: &Obb, objects: &[SceneObject]) -> bool {
+    /// Whether a box lies inside the room, out of the doorway zones and at least [`MIN_GAP`]
+    /// from the boxes of the furniture already placed.
+    pub fn fits(&self, obb: &Obb, furniture: &[Obb]) -> bool {
         let inside = obb.footprint().corners().iter().all(|&c| self.room.contains(c, -MIN_GAP + 1e-4));
         inside
             && self.keep_out.iter().all(|zone| obb_distance(obb, zone) > 0.0)
-            && objects.iter().filter(|o| o.support.is_none()).all(|o| obb_distance(obb, &o.obb) >= MIN_GAP)
+            && furniture.iter().all(|other| obb_distance(obb, other) >= MIN_GAP)
     }
 
     fn propose(
@@ -202,7 +204,7 @@ impl<'a> FloorPlacer<'a> {
         let depth_extent = side_length(room, if back_side < 2 { 2 } else { 0 });
         let width_extent = side_length(room, back_side);
         let aisle = uniform(rng, aisle.min, aisle.max);
-        let mut accepted: Vec<SceneObject> = objects.iter().filter(|o| o.support.is_none()).cloned().collect();
+        let mut accepted = floor_boxes(objects);
         let mut seats = Vec::new();
         let mut row_offset = MIN_GAP;
         let mut next = Some(sample(rng));
@@ -234,17 +236,15 @@ impl<'a> FloorPlacer<'a> {
                         let q = p + inward * (0.5 * main.size.z + 0.05 + 0.5 * partner.size.z);
                         let partner_pose = FloorPose { position: Vec3::new(q.x, 0.0, q.y), yaw: wrap(yaw + PI) };
                         let partner_obb = partner_pose.obb(&partner);
-                        let mut with_main = accepted.clone();
-                        with_main.push(stand_in(main_obb));
-                        if !self.fits(&partner_obb, &with_main) {
+                        if !self.fits(&partner_obb, &accepted) || obb_distance(&partner_obb, &main_obb) < MIN_GAP {
                             continue;
                         }
-                        accepted.push(stand_in(partner_obb));
+                        accepted.push(partner_obb);
                         Some((partner, partner_pose))
                     }
                     None => None,
                 };
-                accepted.push(stand_in(main_obb));
+                accepted.push(main_obb);
                 seats.push(RowSeat { main, pose, partner });
             }
             if next.is_none() && seats.len() < count as usize {
@@ -266,25 +266,9 @@ pub struct RowSeat {
     pub partner: Option<(Instance, FloorPose)>,
 }
 
-/// A placeholder object standing for an accepted box while a row is being filled.
-fn stand_in(obb: Obb) -> SceneObject {
-    SceneObject {
-        id: 0,
-        name: String::new(),
-        category: String::new(),
-        display: String::new(),
-        plural: String::new(),
-        countable: false,
-        room: 0,
-        group: String::new(),
-        position: obb.center,
-        rotation: obb.rotation,
-        size: 2.0 * obb.half_extents,
-        aabb: obb.aabb(),
-        obb,
-        parts: Vec::new(),
-        support: None,
-    }
+/// The boxes of the floor objects (small objects stand on them and do not count).
+fn floor_boxes(objects: &[SceneObject]) -> Vec<Obb> {
+    objects.iter().filter(|o| o.support.is_none()).map(|o| o.obb).collect()
 }
 
 /// A pose for `instance` beside `anchor`, facing the anchor's centre.

@@ -246,12 +246,7 @@ impl TemplateDef {
 
     /// Resolves a room template.
     pub fn resolve_room(self, stem: &str, cx: &ResolveContext<'_>, file: &Path) -> Result<RoomTemplate, AssetError> {
-        let error = |field: &str, message: String| AssetError {
-            file: file.to_path_buf(),
-            position: None,
-            field: Some(field.to_string()),
-            message,
-        };
+        let error = |field: &str, message: String| AssetError::field(file, field, message);
         if !self.doors.is_empty() {
             return Err(error("doors", "`doors` belongs to apartment templates (with [[rooms]])".into()));
         }
@@ -301,12 +296,7 @@ impl TemplateDef {
 
     /// Resolves an apartment template against the room templates in `cx`.
     pub fn resolve_apartment(self, stem: &str, cx: &ResolveContext<'_>, file: &Path) -> Result<Template, AssetError> {
-        let error = |field: &str, message: String| AssetError {
-            file: file.to_path_buf(),
-            position: None,
-            field: Some(field.to_string()),
-            message,
-        };
+        let error = |field: &str, message: String| AssetError::field(file, field, message);
         let room_only = [
             ("width", self.width.is_some()),
             ("depth", self.depth.is_some()),

@@ -381,3 +381,39 @@ fn rooms_of_an_apartment_are_joined_by_doorways_in_shared_walls() {
         }
     }
 }
+
+#[test]
+fn wall_objects_stand_with_their_back_to_a_wall_facing_into_the_room() {
+    use ipt_scenes::template::Rule;
+    let assets = Assets::builtin().unwrap();
+    let mut checked = 0;
+    for name in assets.template_names() {
+        let template = assets.template(&name).unwrap();
+        for seed in 0..20 {
+            let scene = assets.build(&name, seed, &BuildOptions::default()).unwrap();
+            for object in scene.objects.iter().filter(|o| o.support.is_none()) {
+                let room = &scene.rooms[object.room as usize];
+                let slot = template.rooms.iter().find(|s| s.room.name == room.template).unwrap();
+                let group = slot.room.groups.iter().find(|g| g.name == object.group).unwrap();
+                if group.rule != Rule::Wall {
+                    continue;
+                }
+                let front3 = object.rotation * Vec3::Z;
+                let front = Vec2::new(front3.x, front3.z);
+                let back = Vec2::new(object.obb.center.x, object.obb.center.z) - front * object.obb.half_extents.z;
+                // Inward normals of the four walls and the distance of the back face from each.
+                let walls = [
+                    (Vec2::Y, back.y - room.min.y),
+                    (Vec2::NEG_Y, room.max.y - back.y),
+                    (Vec2::X, back.x - room.min.x),
+                    (Vec2::NEG_X, room.max.x - back.x),
+                ];
+                let (inward, gap) = walls.into_iter().min_by(|a, b| a.1.total_cmp(&b.1)).unwrap();
+                assert!(gap.abs() < 0.02, "{name} seed {seed}: {} stands {gap} m from the nearest wall", object.name);
+                assert!(front.dot(inward) > 0.999, "{name} seed {seed}: {} faces {front}, not {inward}", object.name);
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 500, "only {checked} wall objects checked");
+}
