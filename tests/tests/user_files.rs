@@ -133,25 +133,22 @@ fn unknown_category_names_template_group_and_rule() {
     assert!(message.contains("group `dsek` (rule wall): unknown category `dsek`"), "{message}");
 }
 
+/// A 2.5 x 2.5 m room template with one group, loaded from a user folder as `name`.
+fn tiny_room(name: &str, group: &str) -> Assets {
+    let text = format!(
+        "width = [2.5, 2.5]\ndepth = [2.5, 2.5]\nfloor = [\"oak_floor\"]\nwalls = [\"white_paint\"]\n\
+         ceiling = [\"white_plaster\"]\n\n[[groups]]\n{group}"
+    );
+    let templates = tempfile::tempdir().unwrap();
+    write(templates.path(), &format!("{name}.toml"), &text);
+    let sources = AssetSources { template_dirs: vec![templates.path().to_path_buf()], ..Default::default() };
+    Assets::load(&sources).unwrap_or_else(|e| panic!("{e}"))
+}
+
 #[test]
 fn impossible_template_fails_with_the_rule_and_does_not_hang() {
-    let crowded = r#"
-width = [2.5, 2.5]
-depth = [2.5, 2.5]
-floor = ["oak_floor"]
-walls = ["white_paint"]
-ceiling = ["white_plaster"]
-
-[[groups]]
-name = "too many sofas"
-category = "sofa"
-count = [12, 12]
-rule = "wall"
-"#;
-    let templates = tempfile::tempdir().unwrap();
-    write(templates.path(), "crowded.toml", crowded);
-    let sources = AssetSources { template_dirs: vec![templates.path().to_path_buf()], ..Default::default() };
-    let assets = Assets::load(&sources).unwrap();
+    let assets =
+        tiny_room("crowded", "name = \"too many sofas\"\ncategory = \"sofa\"\ncount = [12, 12]\nrule = \"wall\"\n");
     let start = std::time::Instant::now();
     let error = assets.build("crowded", 1, &BuildOptions::default()).unwrap_err();
     let SceneError::Infeasible { template, rule, message } = &error else { panic!("{error}") };
@@ -163,24 +160,8 @@ rule = "wall"
 
 #[test]
 fn optional_objects_that_do_not_fit_are_reported_as_dropped() {
-    let crowded = r#"
-width = [2.5, 2.5]
-depth = [2.5, 2.5]
-floor = ["oak_floor"]
-walls = ["white_paint"]
-ceiling = ["white_plaster"]
-
-[[groups]]
-name = "plants"
-category = "potted_plant"
-count = [30, 30]
-chance = 1.0
-rule = "corner"
-"#;
-    let templates = tempfile::tempdir().unwrap();
-    write(templates.path(), "plants.toml", &crowded.replace("count = [30, 30]", "count = [0, 30]"));
-    let sources = AssetSources { template_dirs: vec![templates.path().to_path_buf()], ..Default::default() };
-    let assets = Assets::load(&sources).unwrap();
+    let assets =
+        tiny_room("plants", "name = \"plants\"\ncategory = \"potted_plant\"\ncount = [0, 30]\nrule = \"corner\"\n");
     let scene = (0..20)
         .map(|seed| assets.build("plants", seed, &BuildOptions::default()).unwrap())
         .find(|s| !s.report.dropped.is_empty())
