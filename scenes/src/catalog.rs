@@ -181,6 +181,17 @@ impl Category {
             if part.size.iter().any(|&s| !(s > 0.0 && s < 20.0)) {
                 return Err(error(field("size"), format!("{:?}: every size must be between 0 and 20 m", part.size)));
             }
+            // `abs() <= limit` is false for NaN, so this also rejects `nan` and `inf`.
+            let within = |values: &[f32], limit: f32| values.iter().all(|v| v.abs() <= limit);
+            if !within(&part.at, 20.0) {
+                return Err(error(field("at"), format!("{:?}: every coordinate must be within +-20 m", part.at)));
+            }
+            if !within(&part.rotate.unwrap_or_default(), 360.0) {
+                return Err(error(field("rotate"), "every angle must be within +-360 degrees".into()));
+            }
+            if !within(&part.repeat.as_ref().map_or([0.0; 3], |r| r.step), 20.0) {
+                return Err(error(field("repeat.step"), "every step must be within +-20 m".into()));
+            }
             if !palettes.contains_key(&part.material) {
                 let slots: Vec<&str> = palettes.keys().map(String::as_str).collect();
                 return Err(error(
@@ -188,7 +199,7 @@ impl Category {
                     format!("slot `{}` is not in [palettes] (slots: {})", part.material, slots.join(", ")),
                 ));
             }
-            if part.clearance.is_some_and(|c| c <= 0.0) {
+            if part.clearance.is_some_and(|c| !(c > 0.0 && c.is_finite())) {
                 return Err(error(field("clearance"), "must be positive".into()));
             }
             if part.clearance.is_some() && !part.support {

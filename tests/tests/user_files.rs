@@ -178,3 +178,60 @@ fn object_larger_than_the_room_is_caught_when_loading() {
     assert!(message.contains("groups[0]"), "{message}");
     assert!(message.contains("group `bed` (rule wall): a bed is"), "{message}");
 }
+
+/// Damaged copies of the built-in templates (characters replaced, lines dropped or doubled)
+/// load with an error or build a scene, but never panic.
+#[test]
+fn damaged_templates_never_panic() {
+    let sources = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenes/templates");
+    let replacements = ["0", "-1", "\"", "[", "]", "=", "nan", "1e9", "x", ""];
+    let mut state = 0x2545f4914f6cdd1du64;
+    let mut next = move |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n as u64) as usize
+    };
+    let (mut loaded, mut rejected) = (0, 0);
+    for entry in std::fs::read_dir(&sources).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        for _ in 0..40 {
+            let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+            let line = next(lines.len());
+            match next(3) {
+                0 => {
+                    lines.remove(line);
+                }
+                1 => lines.insert(line, lines[line].clone()),
+                _ => {
+                    let chars: Vec<char> = lines[line].chars().collect();
+                    if !chars.is_empty() {
+                        let at = next(chars.len());
+                        let replacement = replacements[next(replacements.len())];
+                        lines[line] = chars[..at].iter().collect::<String>()
+                            + replacement
+                            + &chars[at + 1..].iter().collect::<String>();
+                    }
+                }
+            }
+            let dir = tempfile::tempdir().unwrap();
+            write(dir.path(), "damaged.toml", &lines.join("\n"));
+            let assets = match Assets::load(&AssetSources {
+                template_dirs: vec![dir.path().to_path_buf()],
+                ..Default::default()
+            }) {
+                Ok(assets) => assets,
+                Err(error) => {
+                    assert!(error.to_string().contains("damaged.toml"), "{error}");
+                    rejected += 1;
+                    continue;
+                }
+            };
+            let options = BuildOptions { max_attempts: 3, ..BuildOptions::default() };
+            let _ = assets.build("damaged", 1, &options);
+            loaded += 1;
+        }
+    }
+    println!("{loaded} damaged templates loaded, {rejected} rejected with a message");
+    assert!(loaded > 0 && rejected > 0);
+}
