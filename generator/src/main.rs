@@ -28,6 +28,8 @@ struct Cli {
 enum Command {
     /// Build one scene from a template and a seed; write it as JSON and optionally a plan PNG.
     Scene(commands::scene::SceneArgs),
+    /// Render one view of a scene file: colour, and optionally instance ids and depth.
+    Render(commands::render::RenderArgs),
     /// List the loaded templates and object categories.
     Templates,
     /// Measure throughput; results are printed as a Markdown table.
@@ -40,6 +42,7 @@ fn main() -> ExitCode {
     let sources = ipt_scenes::AssetSources { catalog_dirs: cli.catalog_dirs, template_dirs: cli.template_dirs };
     let result = match cli.command {
         Command::Scene(args) => commands::scene::run(&sources, &args),
+        Command::Render(args) => commands::render::run(&args),
         Command::Templates => commands::templates::run(&sources),
         Command::Bench(bench) => commands::bench::run(&sources, &bench),
     };

@@ -4,13 +4,39 @@ use std::time::Instant;
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
 use ipt_scenes::{AssetSources, BuildOptions};
+
+use crate::render::bevy_backend::{BevyRenderer, RendererOptions};
+use crate::render::{Outputs, Renderer, walkable_views};
 
 /// What to measure.
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
     /// Scenes per second per template, on one thread.
     Scenes(ScenesArgs),
+    /// Images per second of the renderer, and its memory over many renders and scene swaps.
+    Render(RenderBenchArgs),
+}
+
+/// Arguments of `ipt-gen bench render`.
+#[derive(Debug, Args)]
+pub struct RenderBenchArgs {
+    /// Views per measured setting.
+    #[arg(long, default_value_t = 200)]
+    pub views: usize,
+    /// For the memory run: scene swaps, each followed by `--views-per-scene` renders.
+    #[arg(long, default_value_t = 200)]
+    pub scenes: u64,
+    /// For the memory run: renders per scene.
+    #[arg(long, default_value_t = 50)]
+    pub views_per_scene: usize,
+    /// Skip the memory run.
+    #[arg(long)]
+    pub no_memory: bool,
+    /// Graphics adapter (part of its name).
+    #[arg(long, value_name = "NAME")]
+    pub adapter: Option<String>,
 }
 
 /// Arguments of `ipt-gen bench scenes`.
@@ -28,6 +54,7 @@ pub struct ScenesArgs {
 pub fn run(sources: &AssetSources, command: &BenchCommand) -> Result<()> {
     match command {
         BenchCommand::Scenes(args) => scenes(sources, args),
+        BenchCommand::Render(args) => render(sources, args),
     }
 }
 
@@ -65,6 +92,88 @@ fn scenes(sources: &AssetSources, args: &ScenesArgs) -> Result<()> {
         "| all | {total_scenes} | {:.1} | {:.1} | | |",
         total_scenes as f64 / total_seconds,
         1000.0 * total_seconds / total_scenes as f64
+    );
+    Ok(())
+}
+
+/// Resident memory of this process, MiB (Linux).
+fn resident_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kib = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .unwrap_or(0.0);
+    kib / 1024.0
+}
+
+fn render(sources: &AssetSources, args: &RenderBenchArgs) -> Result<()> {
+    anyhow::ensure!(args.views > 0, "--views must be at least 1");
+    let assets = super::load_assets(sources)?;
+    let mut renderer = BevyRenderer::new(&RendererOptions { adapter: args.adapter.clone() })?;
+    println!("adapter: {}", renderer.adapter());
+    let scene = assets.build("living_room", 0, &BuildOptions::default())?;
+    renderer.load_scene(&scene)?;
+    println!("| setting | views | images/s | ms/view |");
+    println!("|---|---:|---:|---:|");
+    let settings = [
+        ("64 px RGB (fixed cost per view)", 64, Outputs::RGB),
+        ("256 px RGB", 256, Outputs::RGB),
+        ("256 px RGB + ids", 256, Outputs { rgb: true, ids: true, depth: false }),
+        ("256 px RGB + ids + depth", 256, Outputs::ALL),
+        ("512 px RGB", 512, Outputs::RGB),
+        ("512 px RGB + ids", 512, Outputs { rgb: true, ids: true, depth: false }),
+    ];
+    for (name, size, outputs) in settings {
+        let views = walkable_views(&scene, args.views, size, outputs);
+        renderer.render(&views[..views.len().min(4)])?;
+        let start = Instant::now();
+        renderer.render(&views)?;
+        let seconds = start.elapsed().as_secs_f64();
+        println!(
+            "| {name} | {} | {:.1} | {:.1} |",
+            args.views,
+            args.views as f64 / seconds,
+            1000.0 * seconds / args.views as f64
+        );
+    }
+    if args.no_memory {
+        return Ok(());
+    }
+    let total = args.scenes * args.views_per_scene as u64;
+    let progress = ProgressBar::new(total).with_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} renders, {per_sec}, eta {eta} {msg}")
+            .expect("valid template"),
+    );
+    let mut samples = Vec::new();
+    let templates = assets.template_names();
+    for i in 0..args.scenes {
+        let template = &templates[i as usize % templates.len()];
+        let scene = assets.build(template, i, &BuildOptions::default())?;
+        renderer.load_scene(&scene)?;
+        renderer.render(&walkable_views(
+            &scene,
+            args.views_per_scene,
+            256,
+            Outputs { rgb: true, ids: true, depth: false },
+        ))?;
+        progress.inc(args.views_per_scene as u64);
+        let rss = resident_mib();
+        progress.set_message(format!("{rss:.0} MiB"));
+        samples.push(rss);
+    }
+    progress.finish();
+    let tenth = (samples.len() / 10).max(1);
+    let early = samples[..tenth].iter().copied().fold(0.0, f64::max);
+    let late = samples[samples.len() - tenth..].iter().copied().fold(0.0, f64::max);
+    println!(
+        "memory: {} renders over {} scene swaps; resident {:.0} MiB after the first tenth, {:.0} MiB at the end ({:+.1} %), peak {:.0} MiB",
+        total,
+        args.scenes,
+        early,
+        late,
+        100.0 * (late - early) / early,
+        samples.iter().copied().fold(0.0, f64::max)
     );
     Ok(())
 }

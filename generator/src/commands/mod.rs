@@ -1,6 +1,7 @@
 //! One module per `ipt-gen` subcommand: arguments and a `run` function.
 
 pub mod bench;
+pub mod render;
 pub mod scene;
 pub mod templates;
 

@@ -1,0 +1,546 @@
+//! The Bevy implementation of [`Renderer`]: one long-lived headless app per process.
+//!
+//! Each scene part is spawned three times (lit, flat id colour, depth), on layers that only
+//! cameras of the matching kind see (`layers`). A batch of views is rendered in rounds of up
+//! to [`SLOTS`] views: every view of a round gets its own cameras and target images, the
+//! cameras render one frame, a GPU readback is requested for each target, and the app is
+//! updated until every readback has arrived. Readbacks are tagged with their view and kind,
+//! so no frame latency assumption is needed. Pipelines compile synchronously, and a round is
+//! redone if any pipeline was still compiling, so warm-up frames are never captured.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use anyhow::{Context, Result, bail};
+use bevy::app::{App, PluginsState};
+use bevy::asset::{Assets, Handle, RenderAssetUsages};
+use bevy::camera::{
+    Camera, Camera3d, ClearColorConfig, Hdr, OrthographicProjection, PerspectiveProjection, Projection, RenderTarget,
+    ScalingMode,
+};
+use bevy::core_pipeline::tonemapping::{DebandDither, Tonemapping};
+use bevy::ecs::entity::Entity;
+use bevy::ecs::observer::On;
+use bevy::image::Image;
+use bevy::light::{
+    CascadeShadowConfigBuilder, DirectionalLight, DirectionalLightShadowMap, GlobalAmbientLight, NotShadowCaster,
+    PointLight,
+};
+use bevy::math::{Quat, Vec3};
+use bevy::mesh::{Mesh, Mesh3d};
+use bevy::pbr::{MaterialPlugin, MeshMaterial3d, StandardMaterial};
+use bevy::prelude::{Color, DefaultPlugins, PluginGroup, Transform};
+use bevy::render::RenderApp;
+use bevy::render::RenderPlugin;
+use bevy::render::gpu_readback::{Readback, ReadbackComplete};
+use bevy::render::render_resource::{PipelineCache, PollType, TextureFormat, TextureUsages};
+use bevy::render::renderer::{RenderAdapterInfo, RenderDevice};
+use bevy::render::settings::{RenderCreation, WgpuSettings};
+use bevy::render::view::Msaa;
+use bevy::shader::Shader;
+use bevy::window::{ExitCondition, WindowPlugin};
+use ipt_scenes::Scene;
+use ipt_scenes::geometry::Shape;
+use ipt_scenes::materials::Material as SceneMaterial;
+use ipt_scenes::scene::{Part, SceneObject};
+
+use super::images::{DepthImage, IdImage};
+use super::layers::{Kind, Role, WALL_CUT, camera_layers, geometry_layer, lit_layers, marker_layer};
+use super::markers::marker_boxes;
+use super::meshes::MeshLibrary;
+use super::shading::{DEPTH_SHADER, DepthMaterial, MAX_RENDER_ID, MaterialLibrary, decode_render_id};
+use super::{Lens, RenderedView, Renderer, ViewRequest};
+
+/// Views rendered per round (each with its own cameras and targets).
+pub const SLOTS: usize = 4;
+/// Updates to wait for a round's readbacks before giving up.
+const MAX_WAIT_FRAMES: usize = 30;
+/// Rounds redone at most because pipelines were still compiling.
+const MAX_REDO: usize = 10;
+
+/// Renderer settings.
+#[derive(Debug, Clone, Default)]
+pub struct RendererOptions {
+    /// Part of the name of the graphics adapter to use (default: the first suitable one,
+    /// a GPU when there is one). The `WGPU_ADAPTER_NAME` environment variable does the same.
+    pub adapter: Option<String>,
+}
+
+/// Readback data as it arrives, by (view slot, kind).
+type Arrivals = Arc<Mutex<BTreeMap<(usize, Kind), Vec<u8>>>>;
+
+/// One piece of scene geometry to spawn.
+struct Piece<'a> {
+    transform: Transform,
+    shape: Shape,
+    size: glam::Vec3,
+    material: &'a SceneMaterial,
+    role: Role,
+    /// Object id (0 for structure).
+    id: u32,
+    casts_shadow: bool,
+}
+
+/// A floor-plan box (floor, ceiling, wall) of structure: id 0, casting no shadow, so the sun
+/// shines into the rooms.
+fn slab(center: glam::Vec3, size: glam::Vec3, material: &SceneMaterial, role: Role) -> Piece<'_> {
+    Piece {
+        transform: Transform::from_xyz(center.x, center.y, center.z),
+        shape: Shape::Box,
+        size,
+        material,
+        role,
+        id: 0,
+        casts_shadow: false,
+    }
+}
+
+/// Cameras and their targets for one (slot, kind, size).
+struct CameraSlot {
+    camera: Entity,
+    target: Handle<Image>,
+}
+
+/// The Bevy renderer.
+pub struct BevyRenderer {
+    app: App,
+    adapter: String,
+    meshes: MeshLibrary,
+    materials: MaterialLibrary,
+    scene_entities: Vec<Entity>,
+    cameras: BTreeMap<(usize, Kind, u32, u32), CameraSlot>,
+    arrivals: Arrivals,
+}
+
+impl BevyRenderer {
+    /// Starts the renderer: creates the app, finds an adapter, and compiles the pipelines.
+    pub fn new(options: &RendererOptions) -> Result<BevyRenderer> {
+        let mut settings = WgpuSettings::default();
+        if let Some(name) = &options.adapter {
+            settings.adapter_name = Some(name.clone());
+        }
+        let mut app = App::new();
+        app.add_plugins(
+            DefaultPlugins
+                .set(WindowPlugin {
+                    primary_window: None,
+                    exit_condition: ExitCondition::DontExit,
+                    ..Default::default()
+                })
+                .set(RenderPlugin {
+                    render_creation: RenderCreation::Automatic(Box::new(settings)),
+                    synchronous_pipeline_compilation: true,
+                    ..Default::default()
+                })
+                .disable::<bevy::render::pipelined_rendering::PipelinedRenderingPlugin>()
+                .disable::<bevy::log::LogPlugin>(),
+        )
+        .add_plugins(MaterialPlugin::<DepthMaterial>::default())
+        .insert_resource(GlobalAmbientLight {
+            color: Color::WHITE,
+            brightness: 150.0,
+            affects_lightmapped_meshes: true,
+        })
+        .insert_resource(DirectionalLightShadowMap { size: 1024 });
+        app.world_mut()
+            .resource_mut::<Assets<Shader>>()
+            .insert(&DEPTH_SHADER, Shader::from_wgsl(include_str!("depth.wgsl"), "ipt_gen/render/depth.wgsl"))
+            .context("cannot register the depth shader")?;
+        while app.plugins_state() == PluginsState::Adding {
+            bevy::tasks::tick_global_task_pools_on_main_thread();
+        }
+        app.finish();
+        app.cleanup();
+        let adapter = app
+            .sub_app(RenderApp)
+            .world()
+            .get_resource::<RenderAdapterInfo>()
+            .map(|info| format!("{} ({:?}, {:?})", info.name, info.device_type, info.backend))
+            .context(
+                "no graphics adapter found: install a Vulkan driver (on Debian/Ubuntu without a GPU: \
+                 `apt-get install mesa-vulkan-drivers libvulkan1`, or run scripts/setup)",
+            )?;
+        let arrivals: Arrivals = Arc::default();
+        let mut renderer = BevyRenderer {
+            app,
+            adapter,
+            meshes: MeshLibrary::default(),
+            materials: MaterialLibrary::default(),
+            scene_entities: Vec::new(),
+            cameras: BTreeMap::new(),
+            arrivals,
+        };
+        renderer.frame()?;
+        Ok(renderer)
+    }
+
+    /// Spawns one piece of geometry three times: lit, as a flat id colour, and for depth.
+    fn spawn_piece(&mut self, piece: Piece<'_>) {
+        let world = self.app.world_mut();
+        let (mesh, scale) = self.meshes.part(
+            &mut world.resource_mut::<Assets<Mesh>>(),
+            piece.shape,
+            Vec3::from_array(piece.size.to_array()),
+        );
+        let transform = piece.transform.with_scale(scale);
+        let lit = self.materials.lit(&mut world.resource_mut::<Assets<StandardMaterial>>(), piece.material);
+        let flat = self.materials.id(&mut world.resource_mut::<Assets<StandardMaterial>>(), piece.id);
+        let depth = self.materials.depth(&mut world.resource_mut::<Assets<DepthMaterial>>());
+        let mut lit_entity =
+            world.spawn((Mesh3d(mesh.clone()), MeshMaterial3d(lit), transform, geometry_layer(Kind::Rgb, piece.role)));
+        if !piece.casts_shadow {
+            lit_entity.insert(NotShadowCaster);
+        }
+        let lit_entity = lit_entity.id();
+        let flat_entity = world
+            .spawn((
+                Mesh3d(mesh.clone()),
+                MeshMaterial3d(flat),
+                transform,
+                geometry_layer(Kind::Ids, piece.role),
+                NotShadowCaster,
+            ))
+            .id();
+        let depth_entity = world
+            .spawn((
+                Mesh3d(mesh),
+                MeshMaterial3d(depth),
+                transform,
+                geometry_layer(Kind::Depth, piece.role),
+                NotShadowCaster,
+            ))
+            .id();
+        self.scene_entities.extend([lit_entity, flat_entity, depth_entity]);
+    }
+
+    fn clear_scene(&mut self) {
+        let world = self.app.world_mut();
+        for entity in self.scene_entities.drain(..) {
+            world.despawn(entity);
+        }
+        self.meshes.release_sized(&mut world.resource_mut::<Assets<Mesh>>());
+    }
+
+    fn camera_slot(&mut self, slot: usize, kind: Kind, width: u32, height: u32) -> (Entity, Handle<Image>) {
+        if let Some(existing) = self.cameras.get(&(slot, kind, width, height)) {
+            return (existing.camera, existing.target.clone());
+        }
+        let world = self.app.world_mut();
+        let format = match kind {
+            Kind::Rgb => TextureFormat::Rgba8UnormSrgb,
+            Kind::Ids => TextureFormat::Rgba8Unorm,
+            Kind::Depth => TextureFormat::Rgba16Float,
+        };
+        let mut image = Image::new_target_texture(width, height, format, None);
+        image.texture_descriptor.usage |= TextureUsages::COPY_SRC;
+        image.asset_usage = RenderAssetUsages::RENDER_WORLD;
+        let target = world.resource_mut::<Assets<Image>>().add(image);
+        let clear = match kind {
+            Kind::Rgb => Color::srgb_u8(235, 235, 235),
+            Kind::Ids | Kind::Depth => Color::BLACK,
+        };
+        let mut camera = world.spawn((
+            Camera3d::default(),
+            Camera { is_active: false, clear_color: ClearColorConfig::Custom(clear), ..Default::default() },
+            RenderTarget::Image(target.clone().into()),
+            Msaa::Off,
+            Transform::default(),
+        ));
+        match kind {
+            Kind::Rgb => {
+                camera.insert(Tonemapping::TonyMcMapface);
+            }
+            Kind::Ids => {
+                camera.insert((Tonemapping::None, DebandDither::Disabled));
+            }
+            Kind::Depth => {
+                camera.insert((Tonemapping::None, DebandDither::Disabled, Hdr));
+            }
+        }
+        let camera = camera.id();
+        self.cameras.insert((slot, kind, width, height), CameraSlot { camera, target: target.clone() });
+        (camera, target)
+    }
+
+    /// Renders up to [`SLOTS`] views in one round.
+    fn render_round(&mut self, views: &[ViewRequest]) -> Result<Vec<RenderedView>> {
+        for attempt in 0..=MAX_REDO {
+            let mut pending: Vec<(usize, Kind, Entity, Handle<Image>)> = Vec::new();
+            let mut markers: Vec<Entity> = Vec::new();
+            for (slot, view) in views.iter().enumerate() {
+                for kind in Kind::ALL {
+                    let wanted = match kind {
+                        Kind::Rgb => view.outputs.rgb,
+                        Kind::Ids => view.outputs.ids,
+                        Kind::Depth => view.outputs.depth,
+                    };
+                    if !wanted {
+                        continue;
+                    }
+                    let (camera, target) = self.camera_slot(slot, kind, view.camera.width, view.camera.height);
+                    self.aim(camera, view, slot, kind);
+                    pending.push((slot, kind, camera, target));
+                }
+                for marker in &view.markers {
+                    for piece in marker_boxes(marker) {
+                        let world = self.app.world_mut();
+                        let (mesh, _) = {
+                            let mut meshes = world.resource_mut::<Assets<Mesh>>();
+                            self.meshes.part(&mut meshes, Shape::Box, Vec3::ONE)
+                        };
+                        let material =
+                            self.materials.marker(&mut world.resource_mut::<Assets<StandardMaterial>>(), piece.color);
+                        let transform =
+                            Transform { translation: piece.center, rotation: piece.rotation, scale: piece.size };
+                        markers.push(
+                            world
+                                .spawn((
+                                    Mesh3d(mesh),
+                                    MeshMaterial3d(material),
+                                    transform,
+                                    marker_layer(slot),
+                                    NotShadowCaster,
+                                ))
+                                .id(),
+                        );
+                    }
+                }
+            }
+            self.arrivals.lock().expect("no panics while holding the lock").clear();
+            let readbacks: Vec<Entity> = pending
+                .iter()
+                .map(|(slot, kind, _, target)| {
+                    let (slot, kind, arrivals) = (*slot, *kind, self.arrivals.clone());
+                    self.app
+                        .world_mut()
+                        .spawn(Readback::texture(target.clone()))
+                        .observe(move |event: On<ReadbackComplete>| {
+                            arrivals
+                                .lock()
+                                .expect("no panics while holding the lock")
+                                .entry((slot, kind))
+                                .or_insert_with(|| event.data.clone());
+                        })
+                        .id()
+                })
+                .collect();
+            self.frame()?;
+            let compiling = self.app.sub_app(RenderApp).world().resource::<PipelineCache>().waiting_pipelines().count();
+            for (_, _, camera, _) in &pending {
+                if let Some(mut c) = self.app.world_mut().get_mut::<Camera>(*camera) {
+                    c.is_active = false;
+                }
+            }
+            let mut frames = 0;
+            while self.arrivals.lock().expect("no panics while holding the lock").len() < pending.len() {
+                frames += 1;
+                if frames > MAX_WAIT_FRAMES {
+                    bail!("GPU readback did not complete within {MAX_WAIT_FRAMES} frames");
+                }
+                self.frame()?;
+            }
+            let world = self.app.world_mut();
+            for entity in readbacks.into_iter().chain(markers) {
+                world.despawn(entity);
+            }
+            if compiling > 0 && attempt < MAX_REDO {
+                continue;
+            }
+            let mut arrivals = std::mem::take(&mut *self.arrivals.lock().expect("no panics while holding the lock"));
+            return Ok(views
+                .iter()
+                .enumerate()
+                .map(|(slot, view)| {
+                    let (w, h) = (view.camera.width, view.camera.height);
+                    RenderedView {
+                        camera: view.camera,
+                        rgb: arrivals.remove(&(slot, Kind::Rgb)).map(|data| decode_rgb(&data, w, h)),
+                        ids: arrivals.remove(&(slot, Kind::Ids)).map(|data| decode_ids(&data, w, h)),
+                        depth: arrivals.remove(&(slot, Kind::Depth)).map(|data| decode_depth(&data, w, h)),
+                    }
+                })
+                .collect());
+        }
+        bail!("pipelines kept compiling for {MAX_REDO} rounds")
+    }
+
+    /// Points a camera as `view` asks and shows it the right layers.
+    fn aim(&mut self, camera: Entity, view: &ViewRequest, slot: usize, kind: Kind) {
+        let model = view.camera;
+        let position = Vec3::from_array(model.pose.position.to_array());
+        let rotation = Quat::from_array(model.pose.rotation.to_array());
+        let projection = match model.lens {
+            Lens::Pinhole { .. } => Projection::Perspective(PerspectiveProjection {
+                fov: model.vfov_radians().expect("pinhole"),
+                aspect_ratio: model.width as f32 / model.height as f32,
+                near: 0.05,
+                far: 100.0,
+                ..Default::default()
+            }),
+            Lens::Orthographic { pixels_per_metre } => Projection::Orthographic(OrthographicProjection {
+                near: 0.0,
+                far: 100.0,
+                scaling_mode: ScalingMode::Fixed {
+                    width: model.width as f32 / pixels_per_metre,
+                    height: model.height as f32 / pixels_per_metre,
+                },
+                ..OrthographicProjection::default_3d()
+            }),
+        };
+        let layers = camera_layers(kind, slot, view.hide_ceiling, view.hide_upper_walls);
+        let mut entity = self.app.world_mut().entity_mut(camera);
+        entity.insert((Transform { translation: position, rotation, scale: Vec3::ONE }, projection, layers));
+        if let Some(mut c) = entity.get_mut::<Camera>() {
+            c.is_active = true;
+        }
+    }
+}
+
+impl BevyRenderer {
+    /// One frame: update the app, wait for the GPU so readbacks complete promptly, and turn
+    /// a render error (which makes Bevy stop rendering) into an error here.
+    fn frame(&mut self) -> Result<()> {
+        self.app.update();
+        self.app.world().resource::<RenderDevice>().poll(PollType::wait_indefinitely()).ok();
+        if let Some(exit) = self.app.should_exit() {
+            bail!("the renderer stopped ({exit:?}); see the log above for the GPU error");
+        }
+        Ok(())
+    }
+}
+
+impl Renderer for BevyRenderer {
+    fn load_scene(&mut self, scene: &Scene) -> Result<()> {
+        if scene.objects.len() as u32 > MAX_RENDER_ID {
+            bail!("the scene has {} objects; id images hold at most {MAX_RENDER_ID}", scene.objects.len());
+        }
+        self.clear_scene();
+        for room in &scene.rooms {
+            let (size, c) = (room.max - room.min, 0.5 * (room.min + room.max));
+            let slab_size = glam::Vec3::new(size.x, 0.01, size.y);
+            self.spawn_piece(slab(glam::Vec3::new(c.x, -0.005, c.y), slab_size, &room.floor, Role::Base));
+            let ceiling = glam::Vec3::new(c.x, scene.ceiling_height + 0.005, c.y);
+            self.spawn_piece(slab(ceiling, slab_size, &room.ceiling, Role::Ceiling));
+        }
+        for door in &scene.doorways {
+            let (size, c) = (door.max - door.min, 0.5 * (door.min + door.max));
+            let floor = &scene.rooms[door.rooms[0] as usize].floor;
+            self.spawn_piece(slab(
+                glam::Vec3::new(c.x, -0.005, c.y),
+                glam::Vec3::new(size.x, 0.01, size.y),
+                floor,
+                Role::Base,
+            ));
+        }
+        for wall in &scene.walls {
+            let bottom = wall.center.y - 0.5 * wall.size.y;
+            let top = wall.center.y + 0.5 * wall.size.y;
+            for (low, high, role) in
+                [(bottom, top.min(WALL_CUT), Role::Base), (bottom.max(WALL_CUT), top, Role::UpperWall)]
+            {
+                if high - low > 1e-4 {
+                    let center = glam::Vec3::new(wall.center.x, 0.5 * (low + high), wall.center.z);
+                    let size = glam::Vec3::new(wall.size.x, high - low, wall.size.z);
+                    self.spawn_piece(slab(center, size, &wall.material, role));
+                }
+            }
+        }
+        for object in &scene.objects {
+            for part in &object.parts {
+                self.spawn_piece(Piece {
+                    transform: part_transform(object, part),
+                    shape: part.shape,
+                    size: part.size,
+                    material: &part.material,
+                    role: Role::Base,
+                    id: object.id,
+                    casts_shadow: true,
+                });
+            }
+        }
+        self.spawn_lights(scene);
+        // Let meshes and materials reach the GPU before the first capture.
+        self.frame()
+    }
+
+    fn render(&mut self, views: &[ViewRequest]) -> Result<Vec<RenderedView>> {
+        let mut out = Vec::with_capacity(views.len());
+        for round in views.chunks(SLOTS) {
+            out.extend(self.render_round(round)?);
+        }
+        Ok(out)
+    }
+
+    fn adapter(&self) -> &str {
+        &self.adapter
+    }
+}
+
+impl BevyRenderer {
+    fn spawn_lights(&mut self, scene: &Scene) {
+        let world = self.app.world_mut();
+        for room in &scene.rooms {
+            let center = 0.5 * (room.min + room.max);
+            let area = (room.max - room.min).x * (room.max - room.min).y;
+            let light = PointLight {
+                intensity: 40_000.0 * area.max(4.0),
+                range: 20.0,
+                shadow_maps_enabled: false,
+                ..Default::default()
+            };
+            let position = Transform::from_xyz(center.x, scene.ceiling_height - 0.3, center.y);
+            self.scene_entities.push(world.spawn((light, position, lit_layers())).id());
+        }
+        let sun = DirectionalLight { illuminance: 1_500.0, shadow_maps_enabled: true, ..Default::default() };
+        let cascades =
+            CascadeShadowConfigBuilder { num_cascades: 1, maximum_distance: 20.0, ..Default::default() }.build();
+        let direction = Transform::from_xyz(0.0, 10.0, 0.0).looking_at(Vec3::new(-3.0, 0.0, -2.0), Vec3::Y);
+        self.scene_entities.push(world.spawn((sun, cascades, direction, lit_layers())).id());
+    }
+}
+
+fn part_transform(object: &SceneObject, part: &Part) -> Transform {
+    let rotation = object.rotation * part.rotation;
+    let position = object.position + object.rotation * part.position;
+    Transform {
+        translation: Vec3::from_array(position.to_array()),
+        rotation: Quat::from_array(rotation.to_array()),
+        scale: Vec3::ONE,
+    }
+}
+
+/// Strips the 256-byte row padding of a readback.
+fn rows(data: &[u8], width: u32, height: u32, bytes_per_pixel: u32) -> impl Iterator<Item = &[u8]> {
+    let row = (width * bytes_per_pixel) as usize;
+    let padded = row.div_ceil(256) * 256;
+    (0..height as usize).map(move |y| &data[y * padded..y * padded + row])
+}
+
+fn decode_rgb(data: &[u8], width: u32, height: u32) -> image::RgbImage {
+    let mut pixels = Vec::with_capacity((width * height * 3) as usize);
+    for row in rows(data, width, height, 4) {
+        for px in row.chunks_exact(4) {
+            pixels.extend_from_slice(&px[..3]);
+        }
+    }
+    image::RgbImage::from_raw(width, height, pixels).expect("sizes match")
+}
+
+fn decode_ids(data: &[u8], width: u32, height: u32) -> IdImage {
+    let ids = rows(data, width, height, 4)
+        .flat_map(|row| row.chunks_exact(4).map(|px| decode_render_id([px[0], px[1], px[2]])))
+        .collect();
+    IdImage { width, height, ids }
+}
+
+fn decode_depth(data: &[u8], width: u32, height: u32) -> DepthImage {
+    let metres = rows(data, width, height, 8)
+        .flat_map(|row| {
+            row.chunks_exact(8).map(|px| {
+                let depth = half::f16::from_le_bytes([px[0], px[1]]).to_f32();
+                if depth > 0.0 { depth } else { f32::INFINITY }
+            })
+        })
+        .collect();
+    DepthImage { width, height, metres }
+}
