@@ -67,3 +67,41 @@ fn templates_command_lists_templates_and_categories() {
         assert!(listing.contains(name), "{name} missing from:\n{listing}");
     }
 }
+
+#[test]
+fn render_command_writes_colour_ids_and_depth_of_the_requested_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ipt_gen(&["scene", "--template", "bedroom", "--seed", "2", "--out", "s.json"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let args = ["render", "--scene", "s.json", "--pose", "1.0,1.5,1.0,-135,-10", "--size", "96"];
+    let out = ipt_gen(&[&args[..], &["--out", "v.png", "--ids", "i.png", "--depth", "d.png"]].concat(), dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("adapter: "), "the adapter in use is logged");
+    let rgb = image::open(dir.path().join("v.png")).unwrap();
+    let ids = image::open(dir.path().join("i.png")).unwrap();
+    let depth = image::open(dir.path().join("d.png")).unwrap();
+    assert_eq!((rgb.width(), rgb.height()), (96, 96));
+    assert_eq!((ids.width(), ids.height()), (96, 96));
+    assert!(matches!(depth, image::DynamicImage::ImageLuma16(_)), "depth is 16-bit millimetres");
+    let top = ipt_gen(&["render", "--scene", "s.json", "--top-down", "--size", "80", "--out", "t.png"], dir.path());
+    assert!(top.status.success(), "{}", text(&top.stderr));
+    assert_eq!(image::open(dir.path().join("t.png")).unwrap().width(), 80);
+}
+
+#[test]
+fn render_without_a_graphics_driver_names_what_to_install() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ipt_gen(&["scene", "--template", "bathroom", "--out", "s.json"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = Command::new(env!("CARGO_BIN_EXE_ipt-gen"))
+        .args(["render", "--scene", "s.json", "--top-down", "--out", "t.png"])
+        .current_dir(dir.path())
+        .env("VK_ICD_FILENAMES", "/nonexistent/icd.json")
+        .env("VK_DRIVER_FILES", "/nonexistent/icd.json")
+        .env("WGPU_BACKEND", "vulkan")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("no graphics adapter found") && err.contains("mesa-vulkan-drivers"), "{err}");
+}

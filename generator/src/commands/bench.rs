@@ -114,8 +114,8 @@ fn render(sources: &AssetSources, args: &RenderBenchArgs) -> Result<()> {
     println!("adapter: {}", renderer.adapter());
     let scene = assets.build("living_room", 0, &BuildOptions::default())?;
     renderer.load_scene(&scene)?;
-    println!("| setting | views | images/s | ms/view |");
-    println!("|---|---:|---:|---:|");
+    println!("| setting | views | views/s | images/s | ms/view |");
+    println!("|---|---:|---:|---:|---:|");
     let settings = [
         ("64 px RGB (fixed cost per view)", 64, Outputs::RGB),
         ("256 px RGB", 256, Outputs::RGB),
@@ -130,10 +130,12 @@ fn render(sources: &AssetSources, args: &RenderBenchArgs) -> Result<()> {
         let start = Instant::now();
         renderer.render(&views)?;
         let seconds = start.elapsed().as_secs_f64();
+        let images_per_view = [outputs.rgb, outputs.ids, outputs.depth].iter().filter(|&&wanted| wanted).count();
         println!(
-            "| {name} | {} | {:.1} | {:.1} |",
+            "| {name} | {} | {:.1} | {:.1} | {:.1} |",
             args.views,
             args.views as f64 / seconds,
+            (args.views * images_per_view) as f64 / seconds,
             1000.0 * seconds / args.views as f64
         );
     }

@@ -39,6 +39,10 @@ pub struct RenderArgs {
     /// Also write the depth image (16-bit PNG, millimetres along the viewing axis).
     #[arg(long, value_name = "FILE")]
     pub depth: Option<PathBuf>,
+    /// Write --ids in false colours and --depth as grey, for people to look at (the data
+    /// forms are the default).
+    #[arg(long)]
+    pub viewable: bool,
     /// Graphics adapter to use (part of its name, e.g. "llvmpipe"); default: a GPU if there
     /// is one. Same as the WGPU_ADAPTER_NAME environment variable.
     #[arg(long, value_name = "NAME")]
@@ -83,13 +87,19 @@ pub fn run(args: &RenderArgs) -> Result<()> {
     write_atomic(&args.out, &png(&|w| rgb.write_to(w, image::ImageFormat::Png))?)?;
     println!("rgb:   {}", args.out.display());
     if let (Some(path), Some(ids)) = (&args.ids, &rendered.ids) {
-        let image = ids.to_rgb();
+        let image = if args.viewable { ids.to_preview() } else { ids.to_rgb() };
         write_atomic(path, &png(&|w| image.write_to(w, image::ImageFormat::Png))?)?;
         println!("ids:   {}", path.display());
     }
     if let (Some(path), Some(depth)) = (&args.depth, &rendered.depth) {
-        let image = depth.to_png16();
-        write_atomic(path, &png(&|w| image.write_to(w, image::ImageFormat::Png))?)?;
+        let bytes = if args.viewable {
+            let image = depth.to_preview();
+            png(&|w| image.write_to(w, image::ImageFormat::Png))?
+        } else {
+            let image = depth.to_png16();
+            png(&|w| image.write_to(w, image::ImageFormat::Png))?
+        };
+        write_atomic(path, &bytes)?;
         println!("depth: {}", path.display());
     }
     let k = rendered.camera.intrinsics();

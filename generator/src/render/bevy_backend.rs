@@ -58,6 +58,22 @@ const MAX_WAIT_FRAMES: usize = 30;
 /// Rounds redone at most because pipelines were still compiling.
 const MAX_REDO: usize = 10;
 
+/// What to tell a user whose machine offers no graphics adapter.
+const NO_ADAPTER: &str = "no graphics adapter found: install a Vulkan driver (on Debian/Ubuntu without a GPU: \
+                          `apt-get install mesa-vulkan-drivers libvulkan1`, or run scripts/setup)";
+
+/// Fails with [`NO_ADAPTER`] when no adapter is available (Bevy would panic instead).
+fn require_adapter() -> Result<()> {
+    let descriptor = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+    let backends = descriptor.backends;
+    let instance = wgpu::Instance::new(descriptor);
+    let adapters = bevy::tasks::block_on(instance.enumerate_adapters(backends));
+    if adapters.is_empty() {
+        bail!(NO_ADAPTER);
+    }
+    Ok(())
+}
+
 /// Renderer settings.
 #[derive(Debug, Clone, Default)]
 pub struct RendererOptions {
@@ -115,6 +131,7 @@ pub struct BevyRenderer {
 impl BevyRenderer {
     /// Starts the renderer: creates the app, finds an adapter, and compiles the pipelines.
     pub fn new(options: &RendererOptions) -> Result<BevyRenderer> {
+        require_adapter()?;
         let mut settings = WgpuSettings::default();
         if let Some(name) = &options.adapter {
             settings.adapter_name = Some(name.clone());
@@ -156,10 +173,7 @@ impl BevyRenderer {
             .world()
             .get_resource::<RenderAdapterInfo>()
             .map(|info| format!("{} ({:?}, {:?})", info.name, info.device_type, info.backend))
-            .context(
-                "no graphics adapter found: install a Vulkan driver (on Debian/Ubuntu without a GPU: \
-                 `apt-get install mesa-vulkan-drivers libvulkan1`, or run scripts/setup)",
-            )?;
+            .context(NO_ADAPTER)?;
         let arrivals: Arrivals = Arc::default();
         let mut renderer = BevyRenderer {
             app,

@@ -52,6 +52,18 @@ impl IdImage {
         RgbImage::from_fn(self.width, self.height, |x, y| image::Rgb(id_color(self.get(x, y))))
     }
 
+    /// A picture for people: each id in a stable bright colour, background black.
+    pub fn to_preview(&self) -> RgbImage {
+        RgbImage::from_fn(self.width, self.height, |x, y| {
+            let id = self.get(x, y);
+            if id == 0 {
+                return image::Rgb([0, 0, 0]);
+            }
+            let hash = id.wrapping_mul(2654435761);
+            image::Rgb([64 + (hash >> 8) as u8 % 192, 64 + (hash >> 16) as u8 % 192, 64 + (hash >> 24) as u8 % 192])
+        })
+    }
+
     /// Reads the PNG form back.
     pub fn from_rgb(image: &RgbImage) -> IdImage {
         IdImage { width: image.width(), height: image.height(), ids: image.pixels().map(|p| color_id(p.0)).collect() }
@@ -73,6 +85,16 @@ impl DepthImage {
     /// The depth at pixel (x, y).
     pub fn get(&self, x: u32, y: u32) -> f32 {
         self.metres[(y * self.width + x) as usize]
+    }
+
+    /// A picture for people: near is bright, far is dark (scaled to the farthest pixel), nothing
+    /// hit is black.
+    pub fn to_preview(&self) -> image::GrayImage {
+        let far = self.metres.iter().copied().filter(|d| d.is_finite()).fold(0.0f32, f32::max).max(1e-3);
+        image::GrayImage::from_fn(self.width, self.height, |x, y| {
+            let d = self.get(x, y);
+            image::Luma([if d.is_finite() { (255.0 * (1.0 - 0.85 * d / far)) as u8 } else { 0 }])
+        })
     }
 
     /// The PNG form: millimetres in 16 bits, 0 where nothing was hit or beyond 65.5 m.
