@@ -83,6 +83,11 @@ fn render_command_writes_colour_ids_and_depth_of_the_requested_size() {
     assert_eq!((rgb.width(), rgb.height()), (96, 96));
     assert_eq!((ids.width(), ids.height()), (96, 96));
     assert!(matches!(depth, image::DynamicImage::ImageLuma16(_)), "depth is 16-bit millimetres");
+    // A second process renders the same bytes.
+    let again = ipt_gen(&[&args[..], &["--out", "v2.png", "--ids", "i2.png"]].concat(), dir.path());
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    assert_eq!(std::fs::read(dir.path().join("v.png")).unwrap(), std::fs::read(dir.path().join("v2.png")).unwrap());
+    assert_eq!(std::fs::read(dir.path().join("i.png")).unwrap(), std::fs::read(dir.path().join("i2.png")).unwrap());
     let top = ipt_gen(&["render", "--scene", "s.json", "--top-down", "--size", "80", "--out", "t.png"], dir.path());
     assert!(top.status.success(), "{}", text(&top.stderr));
     assert_eq!(image::open(dir.path().join("t.png")).unwrap().width(), 80);

@@ -5,7 +5,7 @@
 
 use glam::{Vec2, Vec3};
 use ipt_gen::render::bevy_backend::{BevyRenderer, RendererOptions};
-use ipt_gen::render::{CameraModel, Outputs, RenderedView, Renderer, ViewRequest, walkable_views};
+use ipt_gen::render::{CameraModel, Marker, Outputs, RenderedView, Renderer, ViewRequest, walkable_views};
 use ipt_scenes::geometry::Shape;
 use ipt_scenes::{Assets, BuildOptions, Scene};
 use rapier3d::parry::math::Pose;
@@ -150,6 +150,7 @@ fn rendered_images_agree_with_scene_geometry() {
     let assets = Assets::builtin().unwrap();
     let mut renderer = BevyRenderer::new(&RendererOptions::default()).unwrap_or_else(|e| panic!("{e:#}"));
     println!("adapter: {}", renderer.adapter());
+    let mut markers_checked = 0;
     for (template, seed) in [("kitchen", 3), ("apartment_small", 1)] {
         let scene = assets.build(template, seed, &BuildOptions::default()).unwrap();
         let solids = scene_solids(&scene, true);
@@ -191,6 +192,32 @@ fn rendered_images_agree_with_scene_geometry() {
             assert_eq!(a.ids.as_ref().unwrap().counts(), b.ids.as_ref().unwrap().counts());
         }
 
+        // Floor markers: a red X painted where asked, only in its own view's colour image.
+        // Use the first view that sees the floor 1.6 m ahead of it.
+        let visible_floor = views.iter().find_map(|view| {
+            let forward = view.camera.pose.forward();
+            let ahead = view.camera.pose.position + Vec3::new(forward.x, 0.0, forward.z).normalize() * 1.6;
+            let floor_point = Vec3::new(ahead.x, 0.0, ahead.z);
+            let (pixel, _) = view.camera.project(floor_point)?;
+            let (x, y) = (pixel.x as u32, pixel.y as u32);
+            let (id, t) = covering(&solids, &view.camera, x, y)?;
+            let distance = (floor_point - view.camera.pose.position).length();
+            (id == 0 && (t - distance).abs() < 0.05).then_some((view.clone(), floor_point, (x, y)))
+        });
+        if let Some((plain, floor_point, (x, y))) = visible_floor {
+            let mut marked = plain.clone();
+            marked.markers.push(Marker::Cross { at: Vec2::new(floor_point.x, floor_point.z), size: 0.5 });
+            let pair = renderer.render(&[marked, plain]).unwrap();
+            let red = |view: &RenderedView| {
+                let [r, g, b] = view.rgb.as_ref().unwrap().get_pixel(x, y).0.map(u16::from);
+                r > 150 && g < 90 && b < 90
+            };
+            assert!(red(&pair[0]), "{template}: no red X at ({x}, {y}) in the marked view");
+            assert!(!red(&pair[1]), "{template}: the X leaked into another view of the same round");
+            assert_eq!(pair[0].ids, pair[1].ids, "{template}: markers are not objects");
+            markers_checked += 1;
+        }
+
         // Top-down: footprints where the scene says.
         let top = renderer.render(&[ViewRequest::top_down(&scene, 320, Outputs::ALL)]).unwrap().remove(0);
         let (agree, total, _) = compare_grid(&top, &from_above, 4);
@@ -213,4 +240,5 @@ fn rendered_images_agree_with_scene_geometry() {
         }
         assert!(shown == footprints, "{template} top-down: {shown} of {footprints} footprints in place");
     }
+    assert!(markers_checked > 0, "the floor marker was hidden in every scene: nothing checked");
 }

@@ -280,7 +280,11 @@ impl BevyRenderer {
     fn render_round(&mut self, views: &[ViewRequest]) -> Result<Vec<RenderedView>> {
         for attempt in 0..=MAX_REDO {
             let mut pending: Vec<(usize, Kind, Entity, Handle<Image>)> = Vec::new();
-            let mut markers: Vec<Entity> = Vec::new();
+            let markers = self.spawn_markers(views);
+            if !markers.is_empty() {
+                // Entities spawned in a frame are drawn from the next one on.
+                self.frame()?;
+            }
             for (slot, view) in views.iter().enumerate() {
                 for kind in Kind::ALL {
                     let wanted = match kind {
@@ -294,30 +298,6 @@ impl BevyRenderer {
                     let (camera, target) = self.camera_slot(slot, kind, view.camera.width, view.camera.height);
                     self.aim(camera, view, slot, kind);
                     pending.push((slot, kind, camera, target));
-                }
-                for marker in &view.markers {
-                    for piece in marker_boxes(marker) {
-                        let world = self.app.world_mut();
-                        let (mesh, _) = {
-                            let mut meshes = world.resource_mut::<Assets<Mesh>>();
-                            self.meshes.part(&mut meshes, Shape::Box, Vec3::ONE)
-                        };
-                        let material =
-                            self.materials.marker(&mut world.resource_mut::<Assets<StandardMaterial>>(), piece.color);
-                        let transform =
-                            Transform { translation: piece.center, rotation: piece.rotation, scale: piece.size };
-                        markers.push(
-                            world
-                                .spawn((
-                                    Mesh3d(mesh),
-                                    MeshMaterial3d(material),
-                                    transform,
-                                    marker_layer(slot),
-                                    NotShadowCaster,
-                                ))
-                                .id(),
-                        );
-                    }
                 }
             }
             self.arrivals.lock().expect("no panics while holding the lock").clear();
@@ -376,6 +356,23 @@ impl BevyRenderer {
                 .collect());
         }
         bail!("pipelines kept compiling for {MAX_REDO} rounds")
+    }
+
+    /// Spawns the floor markers of each view on that view's marker layer.
+    fn spawn_markers(&mut self, views: &[ViewRequest]) -> Vec<Entity> {
+        let mut spawned = Vec::new();
+        for (slot, view) in views.iter().enumerate() {
+            for piece in view.markers.iter().flat_map(marker_boxes) {
+                let world = self.app.world_mut();
+                let (mesh, _) = self.meshes.part(&mut world.resource_mut::<Assets<Mesh>>(), Shape::Box, Vec3::ONE);
+                let material =
+                    self.materials.marker(&mut world.resource_mut::<Assets<StandardMaterial>>(), piece.color);
+                let transform = Transform { translation: piece.center, rotation: piece.rotation, scale: piece.size };
+                let bundle = (Mesh3d(mesh), MeshMaterial3d(material), transform, marker_layer(slot), NotShadowCaster);
+                spawned.push(world.spawn(bundle).id());
+            }
+        }
+        spawned
     }
 
     /// Points a camera as `view` asks and shows it the right layers.

@@ -64,14 +64,14 @@ impl MaterialLibrary {
         self.depth.get_or_insert_with(|| materials.add(DepthMaterial {})).clone()
     }
 
-    /// A bright, slightly shiny paint for floor markers.
+    /// Flat paint for floor markers: unlit, so a marker keeps its colour under any light.
     pub fn marker(&mut self, materials: &mut Assets<StandardMaterial>, rgb: [u8; 3]) -> Handle<StandardMaterial> {
         self.markers
             .entry(rgb)
             .or_insert_with(|| {
                 materials.add(StandardMaterial {
                     base_color: Color::srgb_u8(rgb[0], rgb[1], rgb[2]),
-                    perceptual_roughness: 0.5,
+                    unlit: true,
                     ..Default::default()
                 })
             })
