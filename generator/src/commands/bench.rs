@@ -168,6 +168,9 @@ fn render(sources: &AssetSources, args: &RenderBenchArgs) -> Result<()> {
     let tenth = (samples.len() / 10).max(1);
     let early = samples[..tenth].iter().copied().fold(0.0, f64::max);
     let late = samples[samples.len() - tenth..].iter().copied().fold(0.0, f64::max);
+    let trace: Vec<String> =
+        samples.chunks(tenth).map(|c| format!("{:.0}", c.iter().copied().fold(0.0, f64::max))).collect();
+    println!("memory trace (peak MiB per tenth of the run): {}", trace.join(" "));
     println!(
         "memory: {} renders over {} scene swaps; resident {:.0} MiB after the first tenth, {:.0} MiB at the end ({:+.1} %), peak {:.0} MiB",
         total,

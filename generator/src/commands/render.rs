@@ -24,6 +24,9 @@ pub struct RenderArgs {
     /// Render the whole scene from above (orthographic, ceiling hidden) instead of --pose.
     #[arg(long, conflicts_with = "pose")]
     pub top_down: bool,
+    /// With --top-down: also hide the walls above 1 m, so rooms read like a floor plan.
+    #[arg(long, requires = "top_down")]
+    pub hide_upper_walls: bool,
     /// Horizontal field of view, degrees.
     #[arg(long, default_value_t = 90.0)]
     pub fov: f32,
@@ -69,7 +72,7 @@ pub fn run(args: &RenderArgs) -> Result<()> {
         serde_json::from_str(&text).with_context(|| format!("{} is not a scene file", args.scene.display()))?;
     let outputs = Outputs { rgb: true, ids: args.ids.is_some(), depth: args.depth.is_some() };
     let view = if args.top_down {
-        ViewRequest::top_down(&scene, args.size, outputs)
+        ViewRequest { hide_upper_walls: args.hide_upper_walls, ..ViewRequest::top_down(&scene, args.size, outputs) }
     } else {
         let pose = parse_pose(args.pose.as_deref().context("give --pose x,y,z,yaw,pitch or --top-down")?)?;
         ViewRequest::pinhole(CameraModel::pinhole(pose, args.fov, args.size, args.size), outputs)

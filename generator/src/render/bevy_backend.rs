@@ -55,6 +55,8 @@ use super::{Lens, RenderedView, Renderer, ViewRequest};
 pub const SLOTS: usize = 4;
 /// Updates to wait for a round's readbacks before giving up.
 const MAX_WAIT_FRAMES: usize = 30;
+/// Cameras (one per view slot, image kind and size) kept before all are released.
+const MAX_CAMERAS: usize = 48;
 /// Rounds redone at most because pipelines were still compiling.
 const MAX_REDO: usize = 10;
 
@@ -233,6 +235,14 @@ impl BevyRenderer {
             world.despawn(entity);
         }
         self.meshes.release_sized(&mut world.resource_mut::<Assets<Mesh>>());
+        // Top-down views of each scene have their own height: keep the number of cameras and
+        // targets bounded over many scenes.
+        if self.cameras.len() > MAX_CAMERAS {
+            for (_, slot) in std::mem::take(&mut self.cameras) {
+                world.despawn(slot.camera);
+                world.resource_mut::<Assets<Image>>().remove(&slot.target);
+            }
+        }
     }
 
     fn camera_slot(&mut self, slot: usize, kind: Kind, width: u32, height: u32) -> (Entity, Handle<Image>) {
