@@ -39,8 +39,7 @@ impl Frame {
 /// Draws the plan of `scene` at `pixels_per_metre`.
 pub fn draw_plan(scene: &Scene, pixels_per_metre: f32) -> RgbImage {
     let font = FontRef::try_from_slice(FONT_BYTES).expect("the embedded font is valid");
-    let min = scene.rooms.iter().map(|r| r.min).reduce(Vec2::min).unwrap_or(Vec2::ZERO) - Vec2::splat(0.2);
-    let max = scene.rooms.iter().map(|r| r.max).reduce(Vec2::max).unwrap_or(Vec2::ONE) + Vec2::splat(0.2);
+    let (min, max) = scene.floor_bounds(0.2);
     let frame = Frame { origin: min, scale: pixels_per_metre };
     let title = format!(
         "{}  seed {}  |  {} objects  |  walkable {:.0} %  |  green: walkable, grey: occupied, red line: front",

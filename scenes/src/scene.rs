@@ -36,6 +36,15 @@ pub struct Scene {
     pub report: BuildReport,
 }
 
+impl Scene {
+    /// The (x, z) rectangle around every room's floor, grown by `margin` on each side.
+    pub fn floor_bounds(&self, margin: f32) -> (Vec2, Vec2) {
+        let min = self.rooms.iter().map(|r| r.min).reduce(Vec2::min).unwrap_or(Vec2::ZERO);
+        let max = self.rooms.iter().map(|r| r.max).reduce(Vec2::max).unwrap_or(Vec2::ZERO);
+        (min - Vec2::splat(margin), max + Vec2::splat(margin))
+    }
+}
+
 /// A room: the floor rectangle inside its walls and its materials.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Room {

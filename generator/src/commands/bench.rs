@@ -130,12 +130,11 @@ fn render(sources: &AssetSources, args: &RenderBenchArgs) -> Result<()> {
         let start = Instant::now();
         renderer.render(&views)?;
         let seconds = start.elapsed().as_secs_f64();
-        let images_per_view = [outputs.rgb, outputs.ids, outputs.depth].iter().filter(|&&wanted| wanted).count();
         println!(
             "| {name} | {} | {:.1} | {:.1} | {:.1} |",
             args.views,
             args.views as f64 / seconds,
-            (args.views * images_per_view) as f64 / seconds,
+            (args.views * outputs.count()) as f64 / seconds,
             1000.0 * seconds / args.views as f64
         );
     }

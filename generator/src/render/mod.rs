@@ -35,6 +35,11 @@ impl Outputs {
     pub const RGB: Outputs = Outputs { rgb: true, ids: false, depth: false };
     /// Every kind of image.
     pub const ALL: Outputs = Outputs { rgb: true, ids: true, depth: true };
+
+    /// How many images a view with these outputs produces.
+    pub fn count(&self) -> usize {
+        usize::from(self.rgb) + usize::from(self.ids) + usize::from(self.depth)
+    }
 }
 
 /// A mark drawn on the floor of one view, in 3-D (foreshortened and occluded like paint).
@@ -82,8 +87,7 @@ impl ViewRequest {
 
     /// A top-down view of the whole scene with the ceiling hidden.
     pub fn top_down(scene: &Scene, width: u32, outputs: Outputs) -> ViewRequest {
-        let min = scene.rooms.iter().map(|r| r.min).reduce(Vec2::min).unwrap_or(Vec2::ZERO) - Vec2::splat(0.2);
-        let max = scene.rooms.iter().map(|r| r.max).reduce(Vec2::max).unwrap_or(Vec2::ONE) + Vec2::splat(0.2);
+        let (min, max) = scene.floor_bounds(0.2);
         let camera = CameraModel::top_down(min, max, scene.ceiling_height, width);
         ViewRequest { camera, outputs, markers: Vec::new(), hide_ceiling: true, hide_upper_walls: false }
     }
