@@ -260,16 +260,7 @@ fn push_object(objects: &mut Vec<SceneObject>, catalog: &Catalog, room: u32, gro
         half_extents: 0.5 * instance.size,
         rotation,
     };
-    let part_box = |part: &crate::scene::Part| {
-        Obb {
-            center: position + rotation * part.position,
-            half_extents: 0.5 * part.size,
-            rotation: rotation * part.rotation,
-        }
-        .aabb()
-    };
-    let aabb = instance.parts.iter().map(part_box).reduce(Aabb::union).unwrap_or_else(|| obb.aabb());
-    objects.push(SceneObject {
+    let mut object = SceneObject {
         id: objects.len() as u32 + 1,
         name: format!("{}_{}", category.name, same + 1),
         category: category.name.clone(),
@@ -281,12 +272,18 @@ fn push_object(objects: &mut Vec<SceneObject>, catalog: &Catalog, room: u32, gro
         position,
         rotation,
         size: instance.size,
-        aabb,
+        aabb: obb.aabb(),
         obb,
         parts: instance.parts,
         support,
-    });
+    };
+    // The world bounds of the parts, which may stick out of the object's box when tilted.
+    if let Some(aabb) = (0..object.parts.len()).map(|i| object.part_obb(i).aabb()).reduce(Aabb::union) {
+        object.aabb = aabb;
+    }
+    objects.push(object);
 }
+
 /// Whether the objects a rule builds on (anchor or receptacles) are in the room; a group
 /// whose anchor group did not appear (by chance) is skipped rather than failed.
 fn has_anchor(rule: &Rule, objects: &[SceneObject], room: u32) -> bool {

@@ -42,7 +42,7 @@ use bevy::window::{ExitCondition, WindowPlugin};
 use ipt_scenes::Scene;
 use ipt_scenes::geometry::Shape;
 use ipt_scenes::materials::Material as SceneMaterial;
-use ipt_scenes::scene::{Part, SceneObject};
+use ipt_scenes::scene::SceneObject;
 
 use super::images::{DepthImage, IdImage};
 use super::layers::{Kind, Role, WALL_CUT, camera_layers, geometry_layer, lit_layers, marker_layer};
@@ -467,9 +467,9 @@ impl Renderer for BevyRenderer {
             }
         }
         for object in &scene.objects {
-            for part in &object.parts {
+            for (index, part) in object.parts.iter().enumerate() {
                 self.spawn_piece(Piece {
-                    transform: part_transform(object, part),
+                    transform: part_transform(object, index),
                     shape: part.shape,
                     size: part.size,
                     material: &part.material,
@@ -520,12 +520,12 @@ impl BevyRenderer {
     }
 }
 
-fn part_transform(object: &SceneObject, part: &Part) -> Transform {
-    let rotation = object.rotation * part.rotation;
-    let position = object.position + object.rotation * part.position;
+/// The world placement of part `index`, from the scene's own part box.
+fn part_transform(object: &SceneObject, index: usize) -> Transform {
+    let obb = object.part_obb(index);
     Transform {
-        translation: Vec3::from_array(position.to_array()),
-        rotation: Quat::from_array(rotation.to_array()),
+        translation: Vec3::from_array(obb.center.to_array()),
+        rotation: Quat::from_array(obb.rotation.to_array()),
         scale: Vec3::ONE,
     }
 }
