@@ -21,6 +21,7 @@ use bevy::camera::{
 use bevy::core_pipeline::tonemapping::{DebandDither, Tonemapping};
 use bevy::ecs::entity::Entity;
 use bevy::ecs::observer::On;
+use bevy::ecs::world::World;
 use bevy::image::Image;
 use bevy::light::{
     CascadeShadowConfigBuilder, DirectionalLight, DirectionalLightShadowMap, GlobalAmbientLight, NotShadowCaster,
@@ -55,8 +56,8 @@ use super::{Lens, RenderedView, Renderer, ViewRequest};
 pub const SLOTS: usize = 4;
 /// Updates to wait for a round's readbacks before giving up.
 const MAX_WAIT_FRAMES: usize = 30;
-/// Cameras (one per view slot, image kind and size) kept before all are released.
-const MAX_CAMERAS: usize = 48;
+/// Target images (one per view slot, image kind and size) kept before all are released.
+const MAX_TARGETS: usize = 48;
 /// Rounds redone at most because pipelines were still compiling.
 const MAX_REDO: usize = 10;
 
@@ -113,12 +114,6 @@ fn slab(center: glam::Vec3, size: glam::Vec3, material: &SceneMaterial, role: Ro
     }
 }
 
-/// Cameras and their targets for one (slot, kind, size).
-struct CameraSlot {
-    camera: Entity,
-    target: Handle<Image>,
-}
-
 /// The Bevy renderer.
 pub struct BevyRenderer {
     app: App,
@@ -126,7 +121,11 @@ pub struct BevyRenderer {
     meshes: MeshLibrary,
     materials: MaterialLibrary,
     scene_entities: Vec<Entity>,
-    cameras: BTreeMap<(usize, Kind, u32, u32), CameraSlot>,
+    /// One camera per (view slot, image kind), for the renderer's lifetime: Bevy keeps
+    /// per-(light, camera) shadow state after a camera is despawned, so cameras are reused and
+    /// only their target changes with the image size.
+    cameras: BTreeMap<(usize, Kind), Entity>,
+    targets: BTreeMap<(usize, Kind, u32, u32), Handle<Image>>,
     arrivals: Arrivals,
 }
 
@@ -170,6 +169,7 @@ impl BevyRenderer {
         }
         app.finish();
         app.cleanup();
+        spawn_sun(app.world_mut());
         let adapter = app
             .sub_app(RenderApp)
             .world()
@@ -184,6 +184,7 @@ impl BevyRenderer {
             materials: MaterialLibrary::default(),
             scene_entities: Vec::new(),
             cameras: BTreeMap::new(),
+            targets: BTreeMap::new(),
             arrivals,
         };
         renderer.frame()?;
@@ -235,21 +236,35 @@ impl BevyRenderer {
             world.despawn(entity);
         }
         self.meshes.release_sized(&mut world.resource_mut::<Assets<Mesh>>());
-        // Top-down views of each scene have their own height: keep the number of cameras and
-        // targets bounded over many scenes.
-        if self.cameras.len() > MAX_CAMERAS {
-            for (_, slot) in std::mem::take(&mut self.cameras) {
-                world.despawn(slot.camera);
-                world.resource_mut::<Assets<Image>>().remove(&slot.target);
+        // Top-down views of each scene have their own height: keep the number of targets
+        // bounded over many scenes.
+        if self.targets.len() > MAX_TARGETS {
+            for (_, target) in std::mem::take(&mut self.targets) {
+                world.resource_mut::<Assets<Image>>().remove(&target);
             }
         }
     }
 
+    /// The camera of `slot` and `kind`, pointed at a target image of the given size.
     fn camera_slot(&mut self, slot: usize, kind: Kind, width: u32, height: u32) -> (Entity, Handle<Image>) {
-        if let Some(existing) = self.cameras.get(&(slot, kind, width, height)) {
-            return (existing.camera, existing.target.clone());
+        let target = self.target(slot, kind, width, height);
+        let camera = match self.cameras.get(&(slot, kind)) {
+            Some(camera) => *camera,
+            None => {
+                let camera = spawn_camera(self.app.world_mut(), kind);
+                self.cameras.insert((slot, kind), camera);
+                camera
+            }
+        };
+        self.app.world_mut().entity_mut(camera).insert(RenderTarget::Image(target.clone().into()));
+        (camera, target)
+    }
+
+    /// The target image of `slot`, `kind` and size, made on first use.
+    fn target(&mut self, slot: usize, kind: Kind, width: u32, height: u32) -> Handle<Image> {
+        if let Some(existing) = self.targets.get(&(slot, kind, width, height)) {
+            return existing.clone();
         }
-        let world = self.app.world_mut();
         let format = match kind {
             Kind::Rgb => TextureFormat::Rgba8UnormSrgb,
             Kind::Ids => TextureFormat::Rgba8Unorm,
@@ -258,32 +273,9 @@ impl BevyRenderer {
         let mut image = Image::new_target_texture(width, height, format, None);
         image.texture_descriptor.usage |= TextureUsages::COPY_SRC;
         image.asset_usage = RenderAssetUsages::RENDER_WORLD;
-        let target = world.resource_mut::<Assets<Image>>().add(image);
-        let clear = match kind {
-            Kind::Rgb => Color::srgb_u8(235, 235, 235),
-            Kind::Ids | Kind::Depth => Color::BLACK,
-        };
-        let mut camera = world.spawn((
-            Camera3d::default(),
-            Camera { is_active: false, clear_color: ClearColorConfig::Custom(clear), ..Default::default() },
-            RenderTarget::Image(target.clone().into()),
-            Msaa::Off,
-            Transform::default(),
-        ));
-        match kind {
-            Kind::Rgb => {
-                camera.insert(Tonemapping::TonyMcMapface);
-            }
-            Kind::Ids => {
-                camera.insert((Tonemapping::None, DebandDither::Disabled));
-            }
-            Kind::Depth => {
-                camera.insert((Tonemapping::None, DebandDither::Disabled, Hdr));
-            }
-        }
-        let camera = camera.id();
-        self.cameras.insert((slot, kind, width, height), CameraSlot { camera, target: target.clone() });
-        (camera, target)
+        let target = self.app.world_mut().resource_mut::<Assets<Image>>().add(image);
+        self.targets.insert((slot, kind, width, height), target.clone());
+        target
     }
 
     /// Renders up to [`SLOTS`] views in one round.
@@ -512,12 +504,43 @@ impl BevyRenderer {
             let position = Transform::from_xyz(center.x, scene.ceiling_height - 0.3, center.y);
             self.scene_entities.push(world.spawn((light, position, lit_layers())).id());
         }
-        let sun = DirectionalLight { illuminance: 1_500.0, shadow_maps_enabled: true, ..Default::default() };
-        let cascades =
-            CascadeShadowConfigBuilder { num_cascades: 1, maximum_distance: 20.0, ..Default::default() }.build();
-        let direction = Transform::from_xyz(0.0, 10.0, 0.0).looking_at(Vec3::new(-3.0, 0.0, -2.0), Vec3::Y);
-        self.scene_entities.push(world.spawn((sun, cascades, direction, lit_layers())).id());
     }
+}
+
+/// Spawns an inactive camera for images of `kind`; its target is set per view.
+fn spawn_camera(world: &mut World, kind: Kind) -> Entity {
+    let clear = match kind {
+        Kind::Rgb => Color::srgb_u8(235, 235, 235),
+        Kind::Ids | Kind::Depth => Color::BLACK,
+    };
+    let mut camera = world.spawn((
+        Camera3d::default(),
+        Camera { is_active: false, clear_color: ClearColorConfig::Custom(clear), ..Default::default() },
+        Msaa::Off,
+        Transform::default(),
+    ));
+    match kind {
+        Kind::Rgb => {
+            camera.insert(Tonemapping::TonyMcMapface);
+        }
+        Kind::Ids => {
+            camera.insert((Tonemapping::None, DebandDither::Disabled));
+        }
+        Kind::Depth => {
+            camera.insert((Tonemapping::None, DebandDither::Disabled, Hdr));
+        }
+    }
+    camera.id()
+}
+
+/// Spawns the shadow-casting sun, once for the renderer's lifetime: Bevy 0.19 keeps per-light
+/// shadow state after a directional light is despawned (about 1 MiB per respawn, measured), so
+/// the sun is never replaced.
+fn spawn_sun(world: &mut World) {
+    let sun = DirectionalLight { illuminance: 1_500.0, shadow_maps_enabled: true, ..Default::default() };
+    let cascades = CascadeShadowConfigBuilder { num_cascades: 1, maximum_distance: 20.0, ..Default::default() }.build();
+    let direction = Transform::from_xyz(0.0, 10.0, 0.0).looking_at(Vec3::new(-3.0, 0.0, -2.0), Vec3::Y);
+    world.spawn((sun, cascades, direction, lit_layers()));
 }
 
 /// The world placement of part `index`, from the scene's own part box.
