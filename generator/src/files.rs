@@ -5,6 +5,7 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use image::{EncodableLayout, ImageBuffer, PixelWithColorType};
 
 /// Writes `bytes` to `path` atomically, creating parent folders.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -23,6 +24,17 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         return Err(error).with_context(|| format!("cannot write {}", path.display()));
     }
     Ok(())
+}
+
+/// Encodes an image as PNG bytes.
+pub fn png_bytes<P>(image: &ImageBuffer<P, Vec<P::Subpixel>>) -> Result<Vec<u8>>
+where
+    P: PixelWithColorType,
+    [P::Subpixel]: EncodableLayout,
+{
+    let mut bytes = Vec::new();
+    image.write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png).context("cannot encode PNG")?;
+    Ok(bytes)
 }
 
 #[cfg(test)]

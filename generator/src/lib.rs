@@ -5,3 +5,4 @@ pub mod commands;
 pub mod files;
 pub mod plan;
 pub mod render;
+pub mod tasks;

@@ -30,6 +30,8 @@ enum Command {
     Scene(commands::scene::SceneArgs),
     /// Render one view of a scene file: colour, and optionally instance ids and depth.
     Render(commands::render::RenderArgs),
+    /// Plan and render a few examples of one task (images + JSON) to look at.
+    Sample(commands::sample::SampleArgs),
     /// List the loaded templates and object categories.
     Templates,
     /// Measure throughput; results are printed as a Markdown table.
@@ -43,6 +45,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Scene(args) => commands::scene::run(&sources, &args),
         Command::Render(args) => commands::render::run(&args),
+        Command::Sample(args) => commands::sample::run(&sources, &args),
         Command::Templates => commands::templates::run(&sources),
         Command::Bench(bench) => commands::bench::run(&sources, &bench),
     };

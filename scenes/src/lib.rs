@@ -20,6 +20,7 @@ pub mod instance;
 pub mod materials;
 pub mod nav;
 pub mod placement;
+pub mod raycast;
 pub mod rng;
 pub mod scene;
 pub mod settle;

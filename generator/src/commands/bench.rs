@@ -8,7 +8,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 use ipt_scenes::{AssetSources, BuildOptions};
 
 use crate::render::bevy_backend::{BevyRenderer, RendererOptions};
-use crate::render::{Outputs, Renderer, walkable_views};
+use crate::render::{Outputs, Renderer, ViewRequest, walkable_views};
+use crate::tasks::driver::plan_example;
+use crate::tasks::render::render_plan;
+use crate::tasks::{Task, TaskSettings};
 
 /// What to measure.
 #[derive(Debug, Subcommand)]
@@ -17,6 +20,26 @@ pub enum BenchCommand {
     Scenes(ScenesArgs),
     /// Images per second of the renderer, and its memory over many renders and scene swaps.
     Render(RenderBenchArgs),
+    /// Examples per second of task planning (one thread, scene build included) against
+    /// rendering the same examples.
+    Plans(PlansArgs),
+}
+
+/// Arguments of `ipt-gen bench plans`.
+#[derive(Debug, Args)]
+pub struct PlansArgs {
+    /// Examples planned per task (templates in turn).
+    #[arg(long, default_value_t = 200)]
+    pub examples: u64,
+    /// Of those, examples rendered per task (colour images of inputs and imagination).
+    #[arg(long, default_value_t = 20)]
+    pub rendered: u64,
+    /// Image width and height.
+    #[arg(long, default_value_t = 512)]
+    pub resolution: u32,
+    /// Graphics adapter (part of its name).
+    #[arg(long, value_name = "NAME")]
+    pub adapter: Option<String>,
 }
 
 /// Arguments of `ipt-gen bench render`.
@@ -28,9 +51,9 @@ pub struct RenderBenchArgs {
     /// For the memory run: scene swaps, each followed by `--views-per-scene` renders.
     #[arg(long, default_value_t = 200)]
     pub scenes: u64,
-    /// For the memory run: renders per scene.
-    #[arg(long, default_value_t = 50)]
-    pub views_per_scene: usize,
+    /// For the memory run: renders per scene (one of them a top-down map).
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..))]
+    pub views_per_scene: u64,
     /// Skip the memory run.
     #[arg(long)]
     pub no_memory: bool,
@@ -55,7 +78,45 @@ pub fn run(sources: &AssetSources, command: &BenchCommand) -> Result<()> {
     match command {
         BenchCommand::Scenes(args) => scenes(sources, args),
         BenchCommand::Render(args) => render(sources, args),
+        BenchCommand::Plans(args) => plans(sources, args),
     }
+}
+
+fn plans(sources: &AssetSources, args: &PlansArgs) -> Result<()> {
+    let assets = super::load_assets(sources)?;
+    let templates = assets.template_names();
+    let settings = TaskSettings { resolution: args.resolution, strict: false };
+    let mut renderer = BevyRenderer::new(&RendererOptions { adapter: args.adapter.clone() })?;
+    println!("adapter: {}", renderer.adapter());
+    println!(
+        "| task | examples planned | plans/s (1 thread) | views/example | examples rendered | renders/s | planning / rendering speed |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    for task in Task::ALL {
+        let start = Instant::now();
+        let mut planned = Vec::new();
+        for index in 0..args.examples {
+            let template = &templates[index as usize % templates.len()];
+            planned.push(plan_example(&assets, template, task, 0, index, settings)?);
+        }
+        let plan_rate = args.examples as f64 / start.elapsed().as_secs_f64();
+        let views: usize = planned.iter().map(|p| p.plan.inputs.len() + 1).sum();
+        let rendered = &planned[..(args.rendered as usize).min(planned.len())];
+        let start = Instant::now();
+        for example in rendered {
+            renderer.load_scene(&example.scene)?;
+            render_plan(&mut renderer, &example.plan, Outputs::RGB)?;
+        }
+        let render_rate = rendered.len() as f64 / start.elapsed().as_secs_f64();
+        println!(
+            "| {task} | {} | {plan_rate:.1} | {:.1} | {} | {render_rate:.2} | {:.0}x |",
+            args.examples,
+            views as f64 / planned.len() as f64,
+            rendered.len(),
+            plan_rate / render_rate
+        );
+    }
+    Ok(())
 }
 
 fn scenes(sources: &AssetSources, args: &ScenesArgs) -> Result<()> {
@@ -141,7 +202,7 @@ fn render(sources: &AssetSources, args: &RenderBenchArgs) -> Result<()> {
     if args.no_memory {
         return Ok(());
     }
-    let total = args.scenes * args.views_per_scene as u64;
+    let total = args.scenes * args.views_per_scene;
     let progress = ProgressBar::new(total).with_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} renders, {per_sec}, eta {eta} {msg}")
             .expect("valid template"),
@@ -152,13 +213,13 @@ fn render(sources: &AssetSources, args: &RenderBenchArgs) -> Result<()> {
         let template = &templates[i as usize % templates.len()];
         let scene = assets.build(template, i, &BuildOptions::default())?;
         renderer.load_scene(&scene)?;
-        renderer.render(&walkable_views(
-            &scene,
-            args.views_per_scene,
-            256,
-            Outputs { rgb: true, ids: true, depth: false },
-        ))?;
-        progress.inc(args.views_per_scene as u64);
+        // Like generation: first-person views plus a top-down map, whose height (and so its
+        // camera and target) differs from scene to scene.
+        let outputs = Outputs { rgb: true, ids: true, depth: false };
+        let mut views = walkable_views(&scene, (args.views_per_scene - 1) as usize, 256, outputs);
+        views.push(ViewRequest::top_down(&scene, 256, outputs));
+        renderer.render(&views)?;
+        progress.inc(args.views_per_scene);
         let rss = resident_mib();
         progress.set_message(format!("{rss:.0} MiB"));
         samples.push(rss);

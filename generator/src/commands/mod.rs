@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod render;
+pub mod sample;
 pub mod scene;
 pub mod templates;
 

@@ -7,7 +7,7 @@ use clap::Args;
 use glam::Vec3;
 use ipt_scenes::Scene;
 
-use crate::files::write_atomic;
+use crate::files::{png_bytes, write_atomic};
 use crate::render::bevy_backend::{BevyRenderer, RendererOptions};
 use crate::render::{CameraModel, CameraPose, Outputs, Renderer, ViewRequest};
 
@@ -81,27 +81,16 @@ pub fn run(args: &RenderArgs) -> Result<()> {
     eprintln!("adapter: {}", renderer.adapter());
     renderer.load_scene(&scene)?;
     let rendered = renderer.render(std::slice::from_ref(&view))?.remove(0);
-    let png = |image: &dyn Fn(&mut std::io::Cursor<&mut Vec<u8>>) -> image::ImageResult<()>| -> Result<Vec<u8>> {
-        let mut bytes = Vec::new();
-        image(&mut std::io::Cursor::new(&mut bytes)).context("cannot encode PNG")?;
-        Ok(bytes)
-    };
     let rgb = rendered.rgb.context("no colour image came back")?;
-    write_atomic(&args.out, &png(&|w| rgb.write_to(w, image::ImageFormat::Png))?)?;
+    write_atomic(&args.out, &png_bytes(&rgb)?)?;
     println!("rgb:   {}", args.out.display());
     if let (Some(path), Some(ids)) = (&args.ids, &rendered.ids) {
         let image = if args.viewable { ids.to_preview() } else { ids.to_rgb() };
-        write_atomic(path, &png(&|w| image.write_to(w, image::ImageFormat::Png))?)?;
+        write_atomic(path, &png_bytes(&image)?)?;
         println!("ids:   {}", path.display());
     }
     if let (Some(path), Some(depth)) = (&args.depth, &rendered.depth) {
-        let bytes = if args.viewable {
-            let image = depth.to_preview();
-            png(&|w| image.write_to(w, image::ImageFormat::Png))?
-        } else {
-            let image = depth.to_png16();
-            png(&|w| image.write_to(w, image::ImageFormat::Png))?
-        };
+        let bytes = if args.viewable { png_bytes(&depth.to_preview())? } else { png_bytes(&depth.to_png16())? };
         write_atomic(path, &bytes)?;
         println!("depth: {}", path.display());
     }

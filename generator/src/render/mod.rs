@@ -43,7 +43,8 @@ impl Outputs {
 }
 
 /// A mark drawn on the floor of one view, in 3-D (foreshortened and occluded like paint).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Marker {
     /// A red "X" centred at a floor point (world x, z), `size` metres across.
     Cross {
