@@ -41,9 +41,13 @@ pub fn draw_overlay(image: &mut RgbImage, camera: &CameraModel, overlay: &Overla
         Overlay::Cameras { positions, directions } => {
             for (i, (position, direction)) in positions.iter().zip(directions).enumerate() {
                 let at = px(*position);
-                arrow_shape(image, at, px(*position + *direction * 0.7), 2.5 * unit, CAMERA_COLOR);
+                let tip = px(*position + *direction * 0.7);
+                arrow_shape(image, at, tip, 2.5 * unit, CAMERA_COLOR);
                 draw_filled_circle_mut(image, (at.x as i32, at.y as i32), (5.0 * unit) as i32, CAMERA_COLOR);
-                label_disc(image, &font, at + Vec2::new(-14.0, -14.0) * unit, &(i + 1).to_string(), 0.8 * unit);
+                // The number sits beyond the arrow's tip, so frames taken from one spot
+                // (rotation) keep apart.
+                let label = tip + (tip - at).normalize_or_zero() * (12.0 * unit);
+                label_disc(image, &font, label, &(i + 1).to_string(), 0.8 * unit);
             }
         }
     }

@@ -13,7 +13,7 @@ use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
 use super::text::{arrange, capitalize, metres, side_word, the};
-use super::visibility::{Coverage, LABEL_COLUMNS, coverage};
+use super::visibility::{Coverage, LABEL_COLUMNS, SWEEP_COLUMNS, coverage};
 use super::{
     EYE_HEIGHT, ExamplePlan, HFOV, NoExample, ObjectRef, PlannedView, SceneContext, Task, TaskMeta, TaskRng, floor,
     right_of,
@@ -330,9 +330,12 @@ pub fn plan(context: &SceneContext<'_>, index: u64, rng: &mut TaskRng) -> Result
         let start_yaw = rng.random_range(0..360) as f32;
         let pose = CameraPose::from_yaw_pitch(Vec3::new(cell.x, EYE_HEIGHT, cell.y), start_yaw, 0.0);
         let start = CameraModel::pinhole(pose, HFOV, size, size);
-        let before = coverage(&context.caster, &start, LABEL_COLUMNS);
+        // A quick look on the coarse grid picks the objects worth trying; labels are decided
+        // on the full grid, cast only once a candidate looks promising.
+        let glance = coverage(&context.caster, &start, SWEEP_COLUMNS);
         let mut objects: Vec<u32> =
-            before.objects.keys().copied().filter(|&id| before.visible(id, rules.min_coverage)).collect();
+            glance.objects.keys().copied().filter(|&id| glance.visible(id, 0.5 * rules.min_coverage)).collect();
+        let mut before: Option<Coverage> = None;
         if objects.is_empty() {
             continue;
         }
@@ -342,20 +345,31 @@ pub fn plan(context: &SceneContext<'_>, index: u64, rng: &mut TaskRng) -> Result
             let Ok(x) = check_x(context, &start, pixel, &rules) else { continue };
             for &turn_left in turns {
                 let probe = PetCandidate { start, start_yaw, x, turn_left, object: 0 };
-                let promising: Vec<u32> = objects
+                let mut promising: Vec<u32> = objects
                     .iter()
                     .copied()
                     .filter(|&object| {
                         context.relaxed || quick_check(context, &PetCandidate { object, ..probe }, subtype)
                     })
                     .collect();
+                // The coarse grid again, with half the coverage threshold, before the full grid.
+                if !context.relaxed {
+                    let after_glance = coverage(&context.caster, &probe.end(), SWEEP_COLUMNS);
+                    let loose = PetRules { min_coverage: 0.5 * rules.min_coverage, ..rules };
+                    promising.retain(|&object| {
+                        let candidate = PetCandidate { object, ..probe };
+                        evaluate_with(context, &candidate, kind, &loose, &glance, &after_glance)
+                            .is_ok_and(|facts| matches(subtype, &facts))
+                    });
+                }
                 if promising.is_empty() {
                     continue;
                 }
+                let before = before.get_or_insert_with(|| coverage(&context.caster, &start, LABEL_COLUMNS));
                 let after = coverage(&context.caster, &probe.end(), LABEL_COLUMNS);
                 for object in promising {
                     let candidate = PetCandidate { object, ..probe };
-                    if let Ok(facts) = evaluate_with(context, &candidate, kind, &rules, &before, &after)
+                    if let Ok(facts) = evaluate_with(context, &candidate, kind, &rules, before, &after)
                         && matches(subtype, &facts)
                     {
                         return Ok(build(context, &candidate, kind, subtype, &facts, slot, rng));
@@ -363,7 +377,7 @@ pub fn plan(context: &SceneContext<'_>, index: u64, rng: &mut TaskRng) -> Result
                     if context.relaxed {
                         // Any sub-type of either question kind.
                         for kind in [QuestionKind::Position, QuestionKind::Distance] {
-                            if let Ok(facts) = evaluate_with(context, &candidate, kind, &rules, &before, &after) {
+                            if let Ok(facts) = evaluate_with(context, &candidate, kind, &rules, before, &after) {
                                 return Ok(build(
                                     context,
                                     &candidate,

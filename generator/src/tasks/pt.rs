@@ -17,7 +17,7 @@ use rand::Rng;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
-use super::text::{arrange, capitalize, map_direction, metres, side_word, the};
+use super::text::{arrange, capitalize, list, map_direction, metres, side_word, the};
 use super::visibility::{LABEL_COLUMNS, SWEEP_COLUMNS, coverage};
 use super::{
     ExamplePlan, NoExample, ObjectRef, Overlay, PlannedView, SceneContext, Task, TaskMeta, TaskRng, floor, right_of,
@@ -511,15 +511,14 @@ fn build(
         if seen_others.is_empty() {
             format!("Looking {side} from M1 I would see {}.", the(&answer.display))
         } else {
-            format!("Looking {side} from M1 I would see {} (and {}).", the(&answer.display), seen_others.join(", "))
+            let others: Vec<String> = seen_others.iter().map(|d| the(d)).collect();
+            format!("Looking {side} from M1 I would see {} (and {}).", the(&answer.display), list(&others))
         },
     ];
-    let opposite: Vec<&str> = picked.iter().filter(|p| p.2 == "opposite").map(|p| p.1.as_str()).collect();
+    let opposite: Vec<String> = picked.iter().filter(|p| p.2 == "opposite").map(|p| the(&p.1)).collect();
     if !opposite.is_empty() {
-        steps.push(format!(
-            "{} on my other side, not on my {side}.",
-            capitalize(&opposite.join(" and ")) + if opposite.len() == 1 { " is" } else { " are" }
-        ));
+        let verb = if opposite.len() == 1 { "is" } else { "are" };
+        steps.push(format!("{} {verb} on my other side, not on my {side}.", capitalize(&list(&opposite))));
     }
     steps.push(format!("The answer is {letter}: {answer_text}."));
     let cot = steps.iter().enumerate().map(|(i, s)| format!("{}. {s}", i + 1)).collect::<Vec<_>>().join("\n");

@@ -21,6 +21,15 @@ pub fn the(display: &str) -> String {
     format!("the {display}")
 }
 
+/// "a", "a and b", "a, b and c".
+pub fn list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [only] => only.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
 /// The first letter in upper case.
 pub fn capitalize(text: &str) -> String {
     let mut chars = text.chars();
@@ -93,5 +102,8 @@ mod tests {
         assert_eq!(count_of(1, "chair", "chairs"), "1 chair");
         assert_eq!(count_of(3, "chair", "chairs"), "3 chairs");
         assert_eq!(capitalize("the sofa"), "The sofa");
+        let items = ["the stove".to_string(), "the sofa".to_string(), "the bed".to_string()];
+        assert_eq!(list(&items), "the stove, the sofa and the bed");
+        assert_eq!(list(&items[..1]), "the stove");
     }
 }
