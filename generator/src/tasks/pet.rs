@@ -333,8 +333,15 @@ pub fn plan(context: &SceneContext<'_>, index: u64, rng: &mut TaskRng) -> Result
         // A quick look on the coarse grid picks the objects worth trying; labels are decided
         // on the full grid, cast only once a candidate looks promising.
         let glance = coverage(&context.caster, &start, SWEEP_COLUMNS);
-        let mut objects: Vec<u32> =
-            glance.objects.keys().copied().filter(|&id| glance.visible(id, 0.5 * rules.min_coverage)).collect();
+        // Only objects whose category nothing else seen shares (offices are full of desks).
+        let category = |id: u32| context.object(id).category.as_str();
+        let mut objects: Vec<u32> = glance
+            .objects
+            .keys()
+            .copied()
+            .filter(|&id| glance.visible(id, 0.5 * rules.min_coverage))
+            .filter(|&id| glance.objects.keys().all(|&other| other == id || category(other) != category(id)))
+            .collect();
         let mut before: Option<Coverage> = None;
         if objects.is_empty() {
             continue;
