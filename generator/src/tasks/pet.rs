@@ -13,7 +13,7 @@ use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
 use super::text::{arrange, capitalize, metres, side_word, the};
-use super::visibility::{Coverage, LABEL_COLUMNS, SWEEP_COLUMNS, coverage};
+use super::visibility::{Coverage, LABEL_COLUMNS, SWEEP_COLUMNS, coverage, object_coverage};
 use super::{
     EYE_HEIGHT, ExamplePlan, HFOV, NoExample, ObjectRef, PlannedView, SceneContext, Task, TaskMeta, TaskRng, floor,
     right_of,
@@ -359,16 +359,14 @@ pub fn plan(context: &SceneContext<'_>, index: u64, rng: &mut TaskRng) -> Result
                         context.relaxed || quick_check(context, &PetCandidate { object, ..probe }, subtype)
                     })
                     .collect();
-                // The coarse grid again, with half the coverage threshold, before the full grid.
-                if !context.relaxed {
-                    let after_glance = coverage(&context.caster, &probe.end(), SWEEP_COLUMNS);
-                    let loose = PetRules { min_coverage: 0.5 * rules.min_coverage, ..rules };
-                    promising.retain(|&object| {
-                        let candidate = PetCandidate { object, ..probe };
-                        evaluate_with(context, &candidate, kind, &loose, &glance, &after_glance)
-                            .is_ok_and(|facts| matches(subtype, &facts))
-                    });
-                }
+                // The object's own coverage after the turn (only the rays near it) before the
+                // full grid.
+                let end = probe.end();
+                promising.retain(|&object| {
+                    let o = context.object(object);
+                    object_coverage(&context.caster, &end, LABEL_COLUMNS, object, o.aabb.min, o.aabb.max)
+                        >= rules.min_coverage
+                });
                 if promising.is_empty() {
                     continue;
                 }

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use glam::Vec2;
+use glam::{Vec2, Vec3};
 use ipt_scenes::raycast::SceneRaycaster;
 
 use crate::render::CameraModel;
@@ -63,9 +63,59 @@ impl Coverage {
     }
 }
 
+/// The coverage of one object on the `columns`-wide grid, casting only the grid rays inside
+/// the image rectangle its box projects to: the same number [`coverage`] gives for it, for a
+/// fraction of the rays.
+pub fn object_coverage(
+    caster: &SceneRaycaster,
+    camera: &CameraModel,
+    columns: u32,
+    id: u32,
+    min: Vec3,
+    max: Vec3,
+) -> f32 {
+    let rows = grid_rows(camera, columns);
+    let (step_u, step_v) = (camera.width as f32 / columns as f32, camera.height as f32 / rows as f32);
+    let corners = (0..8).map(|i| {
+        Vec3::new(
+            if i & 1 == 0 { min.x } else { max.x },
+            if i & 2 == 0 { min.y } else { max.y },
+            if i & 4 == 0 { min.z } else { max.z },
+        )
+    });
+    // A corner behind the camera: its projection says nothing, so search the whole image.
+    let projected: Option<Vec<Vec2>> = corners.map(|c| camera.project(c).map(|(pixel, _)| pixel)).collect();
+    let (low, high) = match projected {
+        Some(points) => (
+            points.iter().copied().fold(Vec2::splat(f32::INFINITY), Vec2::min),
+            points.iter().copied().fold(Vec2::splat(f32::NEG_INFINITY), Vec2::max),
+        ),
+        None => (Vec2::ZERO, Vec2::new(camera.width as f32, camera.height as f32)),
+    };
+    let first_col = ((low.x / step_u - 0.5).ceil().max(0.0)) as u32;
+    let last_col = ((high.x / step_u - 0.5).floor().min(columns as f32 - 1.0)).max(-1.0) as i64;
+    let first_row = ((low.y / step_v - 0.5).ceil().max(0.0)) as u32;
+    let last_row = ((high.y / step_v - 0.5).floor().min(rows as f32 - 1.0)).max(-1.0) as i64;
+    let mut hits = 0u32;
+    for row in first_row as i64..=last_row {
+        for col in first_col as i64..=last_col {
+            let pixel = Vec2::new((col as f32 + 0.5) * step_u, (row as f32 + 0.5) * step_v);
+            let (origin, direction) = camera.ray(pixel);
+            if caster.cast(origin, direction, MAX_DISTANCE).is_some_and(|hit| hit.surface.object_id() == id) {
+                hits += 1;
+            }
+        }
+    }
+    hits as f32 / (rows * columns) as f32
+}
+
+fn grid_rows(camera: &CameraModel, columns: u32) -> u32 {
+    ((columns as f32 * camera.height as f32 / camera.width as f32).round() as u32).max(1)
+}
+
 /// Casts a `columns`-wide grid of rays (one per grid cell centre) through `camera`.
 pub fn coverage(caster: &SceneRaycaster, camera: &CameraModel, columns: u32) -> Coverage {
-    let rows = ((columns as f32 * camera.height as f32 / camera.width as f32).round() as u32).max(1);
+    let rows = grid_rows(camera, columns);
     let (step_u, step_v) = (camera.width as f32 / columns as f32, camera.height as f32 / rows as f32);
     let mut objects: BTreeMap<u32, ObjectHits> = BTreeMap::new();
     for row in 0..rows {
@@ -84,4 +134,33 @@ pub fn coverage(caster: &SceneRaycaster, camera: &CameraModel, columns: u32) -> 
         }
     }
     Coverage { rays: rows * columns, width: camera.width, objects }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::CameraPose;
+    use ipt_scenes::raycast::CastOptions;
+    use ipt_scenes::{Assets, BuildOptions};
+
+    #[test]
+    fn object_coverage_equals_the_full_grid() {
+        let scene = Assets::builtin().unwrap().build("living_room", 2, &BuildOptions::default()).unwrap();
+        let caster = SceneRaycaster::new(&scene, CastOptions { ceiling: true });
+        let cells = scene.nav.cells_in(ipt_scenes::nav::CellState::Walkable);
+        let mut compared = 0;
+        for (i, cell) in cells.iter().enumerate().step_by(11) {
+            let c = scene.nav.center(*cell);
+            let pose = CameraPose::from_yaw_pitch(Vec3::new(c.x, 1.5, c.y), (i * 53 % 360) as f32, -5.0);
+            let camera = CameraModel::pinhole(pose, 90.0, 256, 256);
+            let full = coverage(&caster, &camera, LABEL_COLUMNS);
+            for object in &scene.objects {
+                let quick =
+                    object_coverage(&caster, &camera, LABEL_COLUMNS, object.id, object.aabb.min, object.aabb.max);
+                assert_eq!(quick, full.fraction(object.id), "{} from cell {i}", object.name);
+                compared += usize::from(quick > 0.0);
+            }
+        }
+        assert!(compared > 20, "only {compared} objects seen");
+    }
 }
