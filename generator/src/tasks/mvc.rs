@@ -11,7 +11,7 @@ use rand::Rng;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
-use super::text::{arrange, count_of};
+use super::text::{arrange, count_of, numbered};
 use super::visibility::{Coverage, LABEL_COLUMNS, coverage};
 use super::{
     EYE_HEIGHT, ExamplePlan, HFOV, NoExample, ObjectRef, Overlay, PlannedView, SceneContext, Task, TaskMeta, TaskRng,
@@ -274,7 +274,7 @@ fn build(
         "In total there are {} in this area. The answer is {letter}: {count}.",
         count_of(count, singular, plural)
     ));
-    let cot = steps.iter().enumerate().map(|(i, s)| format!("{}. {s}", i + 1)).collect::<Vec<_>>().join("\n");
+    let cot = numbered(&steps);
     let positions: Vec<Vec2> = cameras.iter().map(|c| Vec2::new(c.pose.position.x, c.pose.position.z)).collect();
     let yaws: Vec<f32> = cameras.iter().map(|c| yaw_of(Vec2::new(c.pose.forward().x, c.pose.forward().z))).collect();
     let center = positions.iter().copied().sum::<Vec2>() / positions.len() as f32;

@@ -12,7 +12,7 @@ use rand::Rng;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
-use super::text::{arrange, capitalize, metres, side_word, the};
+use super::text::{arrange, capitalize, metres, numbered, side_word, the};
 use super::visibility::{Coverage, LABEL_COLUMNS, SWEEP_COLUMNS, coverage, object_coverage};
 use super::{
     EYE_HEIGHT, ExamplePlan, HFOV, NoExample, ObjectRef, PlannedView, SceneContext, Task, TaskMeta, TaskRng, floor,
@@ -567,5 +567,5 @@ fn chain_of_thought(
         )),
     }
     steps.push(format!("The answer is {letter}: {answer_text}."));
-    steps.iter().enumerate().map(|(i, s)| format!("{}. {s}", i + 1)).collect::<Vec<_>>().join("\n")
+    numbered(&steps)
 }

@@ -17,7 +17,7 @@ use rand::Rng;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
-use super::text::{arrange, capitalize, list, map_direction, metres, side_word, the};
+use super::text::{arrange, capitalize, list, map_direction, metres, numbered, side_word, the};
 use super::visibility::{LABEL_COLUMNS, SWEEP_COLUMNS, coverage};
 use super::{
     ExamplePlan, NoExample, ObjectRef, Overlay, PlannedView, SceneContext, Task, TaskMeta, TaskRng, floor, right_of,
@@ -521,7 +521,7 @@ fn build(
         steps.push(format!("{} {verb} on my other side, not on my {side}.", capitalize(&list(&opposite))));
     }
     steps.push(format!("The answer is {letter}: {answer_text}."));
-    let cot = steps.iter().enumerate().map(|(i, s)| format!("{}. {s}", i + 1)).collect::<Vec<_>>().join("\n");
+    let cot = numbered(&steps);
     ExamplePlan {
         task: Task::Pt,
         variant: variant.to_string(),

@@ -21,6 +21,11 @@ pub fn the(display: &str) -> String {
     format!("the {display}")
 }
 
+/// Chain-of-thought steps, one per line: "1. ...", "2. ...".
+pub fn numbered(steps: &[String]) -> String {
+    steps.iter().enumerate().map(|(i, s)| format!("{}. {s}", i + 1)).collect::<Vec<_>>().join("\n")
+}
+
 /// "a", "a and b", "a, b and c".
 pub fn list(items: &[String]) -> String {
     match items {
