@@ -89,6 +89,7 @@ pub fn run(sources: &AssetSources, args: &SampleArgs) -> Result<()> {
         progress.inc(1);
     }
     progress.finish_and_clear();
-    println!("{} {} examples in {}", args.count, args.task, args.out.display());
+    let plural = if args.count == 1 { "" } else { "s" };
+    println!("{} {} example{plural} in {}", args.count, args.task, args.out.display());
     Ok(())
 }
