@@ -6,7 +6,7 @@
 
 use ipt_gen::render::bevy_backend::{BevyRenderer, RendererOptions};
 use ipt_gen::render::{IdImage, Outputs, Renderer};
-use ipt_gen::tasks::driver::plan_example;
+use ipt_gen::tasks::driver::Planner;
 use ipt_gen::tasks::render::render_plan;
 use ipt_gen::tasks::visibility::{LABEL_COLUMNS, coverage};
 use ipt_gen::tasks::{SceneContext, Task, TaskMeta, TaskSettings};
@@ -26,13 +26,14 @@ fn rendered_examples_agree_with_their_plans() {
     let assets = Assets::builtin().unwrap();
     let mut renderer = BevyRenderer::new(&RendererOptions::default()).unwrap_or_else(|e| panic!("{e:#}"));
     let settings = TaskSettings { resolution: 256, strict: false };
+    let planner = Planner::new(&assets, settings);
     let templates = ["living_room", "office", "kitchen", "apartment_small"];
     let (mut compared, mut within) = (0, 0);
     let mut worst = 0.0f32;
     for task in Task::ALL {
         for index in 0..12u64 {
             let template = templates[index as usize % templates.len()];
-            let planned = plan_example(&assets, template, task, 5, index, settings).unwrap();
+            let planned = planner.plan(template, task, 5, index).unwrap();
             renderer.load_scene(&planned.scene).unwrap();
             let rendered =
                 render_plan(&mut renderer, &planned.plan, Outputs { rgb: true, ids: true, depth: false }).unwrap();

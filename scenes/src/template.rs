@@ -177,6 +177,17 @@ pub struct Group {
     pub rule: Rule,
 }
 
+impl Group {
+    /// The categories the group places: its own and a `rows` partner's.
+    pub fn categories(&self) -> impl Iterator<Item = &str> {
+        let partner = match &self.rule {
+            Rule::Rows { with, .. } => with.as_deref(),
+            _ => None,
+        };
+        std::iter::once(self.category.as_str()).chain(partner)
+    }
+}
+
 /// A resolved room template.
 #[derive(Debug, Clone)]
 pub struct RoomTemplate {

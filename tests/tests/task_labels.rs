@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 
 use glam::{Vec2, Vec3};
 use ipt_gen::render::CameraModel;
-use ipt_gen::tasks::driver::plan_example;
+use ipt_gen::tasks::driver::Planner;
 use ipt_gen::tasks::{ExamplePlan, Task, TaskMeta, TaskSettings};
 use ipt_scenes::nav::CellState;
 use ipt_scenes::raycast::{CastOptions, SceneRaycaster};
@@ -35,12 +35,12 @@ fn settings() -> TaskSettings {
 fn run(task: Task) -> Checked {
     let assets = Assets::builtin().unwrap();
     let templates = assets.template_names();
+    let planner = Planner::new(&assets, settings());
     let results: Vec<(ExamplePlan, Vec<String>)> = (0..PLANS)
         .into_par_iter()
         .map(|index| {
             let template = &templates[(index as usize / 24) % templates.len()];
-            let planned = plan_example(&assets, template, task, SEED, index, settings())
-                .unwrap_or_else(|e| panic!("{task} {index}: {e:#}"));
+            let planned = planner.plan(template, task, SEED, index).unwrap_or_else(|e| panic!("{task} {index}: {e:#}"));
             let problems = oracle(&planned.scene, &planned.plan);
             (planned.plan, problems.into_iter().map(|p| format!("{task} {index} ({template}): {p}")).collect())
         })
@@ -398,31 +398,9 @@ fn mvc_counts_and_categories_are_balanced() {
 }
 
 #[test]
-#[ignore = "not met yet: some categories are answers 1.6-2.1x as often as distractors and the blind baseline scores about 33 % (issue 4 note)"]
-fn pt_answers_give_no_category_shortcut() {
+fn pt_options_alone_do_not_give_the_answer_away() {
     let plans = &checked(Task::Pt).plans;
     assert_letters_uniform(Task::Pt);
-    // Each category's rate as the answer vs as a distractor (per option slot).
-    let mut answer: BTreeMap<&str, f64> = BTreeMap::new();
-    let mut distractor: BTreeMap<&str, f64> = BTreeMap::new();
-    for plan in plans {
-        for (i, choice) in plan.choices.iter().enumerate() {
-            let map = if i == letter_index(&plan.answer) { &mut answer } else { &mut distractor };
-            *map.entry(choice.as_str()).or_default() += 1.0;
-        }
-    }
-    let n = plans.len() as f64;
-    let mut unbalanced = Vec::new();
-    for (category, &d) in &distractor {
-        let a = answer.get(category).copied().unwrap_or(0.0);
-        if a + d < 40.0 {
-            continue;
-        }
-        let ratio = (a / n) / (d / (3.0 * n));
-        if !(1.0 / 1.5..=1.5).contains(&ratio) {
-            unbalanced.push(format!("{category}: {a} times the answer, {d} times a distractor (ratio {ratio:.2})"));
-        }
-    }
     // A blind baseline: learn on one half how often each option text is correct, answer the
     // other half with the option most often correct.
     let (train, test) = plans.split_at(plans.len() / 2);
@@ -447,6 +425,37 @@ fn pt_answers_give_no_category_shortcut() {
         })
         .count();
     let accuracy = correct as f64 / test.len() as f64;
-    assert!(unbalanced.is_empty(), "{}\n(blind baseline {:.1} %)", unbalanced.join("\n"), 100.0 * accuracy);
+    eprintln!("PT blind options-only baseline: {:.1} %", 100.0 * accuracy);
     assert!(accuracy <= 0.30, "a blind options-only baseline scores {:.1} %", 100.0 * accuracy);
+}
+
+#[test]
+#[ignore = "not met yet: two rare categories (floor lamp, washing machine) fall just outside 1.5 (issue 4 note)"]
+fn pt_categories_are_answers_as_often_as_distractors() {
+    let plans = &checked(Task::Pt).plans;
+    // Each category's rate as the answer vs as a distractor (per option slot).
+    let mut answer: BTreeMap<&str, f64> = BTreeMap::new();
+    let mut distractor: BTreeMap<&str, f64> = BTreeMap::new();
+    for plan in plans {
+        for (i, choice) in plan.choices.iter().enumerate() {
+            let map = if i == letter_index(&plan.answer) { &mut answer } else { &mut distractor };
+            *map.entry(choice.as_str()).or_default() += 1.0;
+        }
+    }
+    let n = plans.len() as f64;
+    let mut unbalanced = Vec::new();
+    let mut worst = 1.0f64;
+    for (category, &d) in &distractor {
+        let a = answer.get(category).copied().unwrap_or(0.0);
+        if a + d < 40.0 {
+            continue;
+        }
+        let ratio = (a / n) / (d / (3.0 * n));
+        worst = worst.max(ratio).max(1.0 / ratio);
+        if !(1.0 / 1.5..=1.5).contains(&ratio) {
+            unbalanced.push(format!("{category}: {a} times the answer, {d} times a distractor (ratio {ratio:.2})"));
+        }
+    }
+    eprintln!("PT answer/distractor rate ratio: worst {worst:.2} (or its inverse)");
+    assert!(unbalanced.is_empty(), "{}", unbalanced.join("\n"));
 }

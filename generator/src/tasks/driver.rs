@@ -3,12 +3,14 @@
 //! (every attempt has its own scene seed and random stream, so the result is deterministic).
 
 use anyhow::{Result, bail};
+use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
 
 use ipt_scenes::template::Rule;
 use ipt_scenes::{Assets, BuildOptions, Scene};
 
-use super::{ExamplePlan, SceneContext, Task, TaskSettings, plan, task_rng};
+use super::{ExamplePlan, NoExample, Priors, SceneContext, Task, TaskRng, TaskSettings, plan, pt, task_rng};
 
 /// Scenes tried per example before giving up.
 pub const SCENE_ATTEMPTS: u32 = 8;
@@ -42,12 +44,9 @@ pub fn furniture(assets: &Assets) -> Vec<(String, String)> {
     for name in assets.template_names() {
         let Ok(template) = assets.template(&name) else { continue };
         for slot in &template.rooms {
-            for group in &slot.room.groups {
-                if !matches!(group.rule, Rule::On { .. })
-                    && let Some(category) = assets.catalog.get(&group.category)
-                {
-                    found.insert((category.name.clone(), category.display.clone()));
-                }
+            let groups = slot.room.groups.iter().filter(|g| !matches!(g.rule, Rule::On { .. }));
+            for category in groups.flat_map(|g| g.categories()).filter_map(|c| assets.catalog.get(c)) {
+                found.insert((category.name.clone(), category.display.clone()));
             }
         }
     }
@@ -61,7 +60,7 @@ pub fn prevalence(assets: &Assets) -> BTreeMap<String, f32> {
     for name in assets.template_names() {
         let Ok(template) = assets.template(&name) else { continue };
         for slot in &template.rooms {
-            let categories = slot.room.groups.iter().map(|g| g.category.clone()).collect();
+            let categories = slot.room.groups.iter().flat_map(|g| g.categories()).map(str::to_string).collect();
             rooms.insert(slot.room.name.clone(), categories);
         }
     }
@@ -74,36 +73,110 @@ pub fn prevalence(assets: &Assets) -> BTreeMap<String, f32> {
     share
 }
 
-/// Plans example `index` of `task` in a scene of `template`.
-pub fn plan_example(
-    assets: &Assets,
-    template: &str,
-    task: Task,
-    seed: u64,
-    index: u64,
+/// Scenes per template searched to calibrate Path Tracing's answers and distractors.
+const CALIBRATION_SCENES: u64 = 256;
+/// The seed of the calibration scenes (fixed: calibration depends on the templates only).
+const CALIBRATION_SEED: u64 = 0xCA11_B7A7_E000;
+
+/// Plans examples from the loaded templates, knowing what they hold as a whole.
+pub struct Planner<'a> {
+    assets: &'a Assets,
     settings: TaskSettings,
-) -> Result<PlannedExample> {
-    let mut reasons = Vec::new();
-    let furniture = furniture(assets);
-    let prevalence = prevalence(assets);
-    for attempt in 0..SCENE_ATTEMPTS {
-        let scene = match assets.build(template, scene_seed(seed, task, index, attempt), &BuildOptions::default()) {
-            Ok(scene) => scene,
-            // A seed whose layout fails is skipped like a scene without an example.
-            Err(error) => {
-                reasons.push(format!("scene build: {error}"));
-                continue;
-            }
-        };
-        let mut context = SceneContext::new(&scene, settings);
-        context.relaxed = attempt >= SCENE_ATTEMPTS - RELAXED_ATTEMPTS;
-        context.furniture = furniture.clone();
-        context.prevalence = prevalence.clone();
-        let mut rng = task_rng(seed, task, index, attempt);
-        match plan(&context, task, index, &mut rng) {
-            Ok(plan) => return Ok(PlannedExample { scene, plan }),
-            Err(reason) => reasons.push(format!("scene {}: {reason}", scene.seed)),
+    priors: Priors,
+    /// `priors` with Path Tracing's calibrated weights, made on first use.
+    pt_priors: OnceLock<Priors>,
+}
+
+impl<'a> Planner<'a> {
+    /// A planner over every template in `assets`.
+    pub fn new(assets: &'a Assets, settings: TaskSettings) -> Planner<'a> {
+        let priors = Priors { furniture: furniture(assets), prevalence: prevalence(assets), ..Priors::NONE };
+        Planner { assets, settings, priors, pt_priors: OnceLock::new() }
+    }
+
+    /// The settings plans are made with.
+    pub fn settings(&self) -> TaskSettings {
+        self.settings
+    }
+
+    /// The priors `task` is planned with; for Path Tracing this calibrates its answer and
+    /// distractor weights over [`CALIBRATION_SCENES`] scenes per template the first time
+    /// (about 20 s on 2 cores for the 8 built-in templates).
+    pub fn priors(&self, task: Task) -> &Priors {
+        if task != Task::Pt {
+            return &self.priors;
+        }
+        self.pt_priors.get_or_init(|| {
+            let templates = self.assets.template_names();
+            let jobs: Vec<(&String, u64)> =
+                templates.iter().flat_map(|t| (0..CALIBRATION_SCENES).map(move |i| (t, i))).collect();
+            let samples: Vec<pt::CalibrationSample> = jobs
+                .par_iter()
+                .filter_map(|&(template, index)| {
+                    self.attempts(template, Task::Pt, CALIBRATION_SEED, index, &self.priors, pt::calibration_sample)
+                        .ok()
+                        .map(|(_, sample)| sample)
+                })
+                .collect();
+            Priors { pt_weights: pt::calibrate(&samples), ..self.priors.clone() }
+        })
+    }
+
+    /// Prepares the priors of `tasks` now, with a spinner on standard error while Path Tracing
+    /// calibrates (instead of a silent pause before the first example).
+    pub fn prepare(&self, tasks: &[Task]) {
+        if tasks.contains(&Task::Pt) && self.pt_priors.get().is_none() {
+            let spinner = indicatif::ProgressBar::new_spinner().with_message(format!(
+                "calibrating Path Tracing options over {} scenes per template (once per run)",
+                CALIBRATION_SCENES
+            ));
+            spinner.enable_steady_tick(std::time::Duration::from_millis(200));
+            self.priors(Task::Pt);
+            spinner.finish_and_clear();
         }
     }
-    bail!("no {task} example {index} from template '{template}' in {SCENE_ATTEMPTS} scenes ({})", reasons.join("; "))
+
+    /// Plans example `index` of `task` in a scene of `template`.
+    pub fn plan(&self, template: &str, task: Task, seed: u64, index: u64) -> Result<PlannedExample> {
+        let (scene, plan) = self.attempts(template, task, seed, index, self.priors(task), |context, index, rng| {
+            plan(context, task, index, rng)
+        })?;
+        Ok(PlannedExample { scene, plan })
+    }
+
+    /// Runs `sample` in up to [`SCENE_ATTEMPTS`] scenes of `template` until one hosts it.
+    fn attempts<T>(
+        &self,
+        template: &str,
+        task: Task,
+        seed: u64,
+        index: u64,
+        priors: &Priors,
+        sample: impl Fn(&SceneContext<'_>, u64, &mut TaskRng) -> Result<T, NoExample>,
+    ) -> Result<(Scene, T)> {
+        let mut reasons = Vec::new();
+        for attempt in 0..SCENE_ATTEMPTS {
+            let scene_seed = scene_seed(seed, task, index, attempt);
+            let scene = match self.assets.build(template, scene_seed, &BuildOptions::default()) {
+                Ok(scene) => scene,
+                // A seed whose layout fails is skipped like a scene without an example.
+                Err(error) => {
+                    reasons.push(format!("scene build: {error}"));
+                    continue;
+                }
+            };
+            let mut context = SceneContext::new(&scene, self.settings);
+            context.relaxed = attempt >= SCENE_ATTEMPTS - RELAXED_ATTEMPTS;
+            context.priors = priors;
+            let mut rng = task_rng(seed, task, index, attempt);
+            match sample(&context, index, &mut rng) {
+                Ok(found) => return Ok((scene, found)),
+                Err(reason) => reasons.push(format!("scene {}: {reason}", scene.seed)),
+            }
+        }
+        bail!(
+            "no {task} example {index} from template '{template}' in {SCENE_ATTEMPTS} scenes ({})",
+            reasons.join("; ")
+        )
+    }
 }

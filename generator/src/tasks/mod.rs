@@ -21,6 +21,7 @@ pub mod render;
 pub mod text;
 pub mod visibility;
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use glam::{Vec2, Vec3};
@@ -268,11 +269,33 @@ pub struct SceneContext<'a> {
     /// Last resort for a hard example: a sampler may give up the index's balance target
     /// (MVC count bucket, PT length bin) and record what it made instead.
     pub relaxed: bool,
+    /// What is known about the loaded templates as a whole.
+    pub priors: &'a Priors,
+}
+
+/// What samplers know about the loaded templates as a whole (computed once by
+/// [`driver::Planner`]).
+#[derive(Debug, Clone, Default)]
+pub struct Priors {
     /// Furniture categories of the loaded templates, (category, readable name): the last
     /// pool of Path Tracing distractors (see [`driver::furniture`]).
     pub furniture: Vec<(String, String)>,
     /// Share of room templates placing each category (see [`driver::prevalence`]).
-    pub prevalence: std::collections::BTreeMap<String, f32>,
+    pub prevalence: BTreeMap<String, f32>,
+    /// Path Tracing's answer and distractor weights per category (see [`pt::calibrate`]).
+    pub pt_weights: pt::PtWeights,
+}
+
+/// No knowledge, for a context made outside a [`driver::Planner`].
+static NO_PRIORS: Priors = Priors::NONE;
+
+impl Priors {
+    /// No knowledge: every category weighs the same.
+    pub const NONE: Priors = Priors {
+        furniture: Vec::new(),
+        prevalence: BTreeMap::new(),
+        pt_weights: pt::PtWeights { answer: BTreeMap::new(), distractor: BTreeMap::new() },
+    };
 }
 
 impl<'a> SceneContext<'a> {
@@ -280,7 +303,7 @@ impl<'a> SceneContext<'a> {
     pub fn new(scene: &'a Scene, settings: TaskSettings) -> SceneContext<'a> {
         let caster =
             ipt_scenes::raycast::SceneRaycaster::new(scene, ipt_scenes::raycast::CastOptions { ceiling: true });
-        SceneContext { scene, caster, settings, relaxed: false, furniture: Vec::new(), prevalence: Default::default() }
+        SceneContext { scene, caster, settings, relaxed: false, priors: &NO_PRIORS }
     }
 
     /// The object with `id`.

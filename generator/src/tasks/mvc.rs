@@ -182,12 +182,12 @@ pub fn plan(context: &SceneContext<'_>, index: u64, rng: &mut TaskRng) -> Result
         // weight by 1 / sqrt(share of room templates placing the category).
         let weights: Vec<f32> = fitting
             .iter()
-            .map(|(c, _)| 1.0 / context.prevalence.get(*c).copied().unwrap_or(1.0).max(0.05).sqrt())
+            .map(|(c, _)| 1.0 / context.priors.prevalence.get(*c).copied().unwrap_or(1.0).max(0.05).sqrt())
             .collect();
         let (category, instances) = fitting[ipt_scenes::rng::weighted_index(&weights, rng)].clone();
         // And a category in most kinds of rooms is kept only sometimes: another trajectory
         // may find a rarer one (never refused when relaxed).
-        let keep = (COMMON_KEEP / context.prevalence.get(category).copied().unwrap_or(0.0)).min(1.0);
+        let keep = (COMMON_KEEP / context.priors.prevalence.get(category).copied().unwrap_or(0.0)).min(1.0);
         if !context.relaxed && rng.random::<f32>() >= keep {
             continue;
         }

@@ -8,12 +8,13 @@
 use glam::{Vec2, Vec3};
 use ipt_scenes::nav::CellState;
 use ipt_scenes::raycast::Surface;
+use ipt_scenes::scene::SceneObject;
 use rand::Rng;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
 use super::text::{arrange, capitalize, metres, numbered, side_word, the};
-use super::visibility::{Coverage, LABEL_COLUMNS, SWEEP_COLUMNS, coverage, object_coverage};
+use super::visibility::{Coverage, LABEL_COLUMNS, SWEEP_COLUMNS, coverage, coverage_of};
 use super::{
     EYE_HEIGHT, ExamplePlan, HFOV, NoExample, ObjectRef, PlannedView, SceneContext, Task, TaskMeta, TaskRng, floor,
     right_of,
@@ -233,7 +234,8 @@ pub fn evaluate(
     evaluate_with(context, candidate, kind, rules, &before, &after)
 }
 
-/// [`evaluate`] with the two views' coverage already cast.
+/// [`evaluate`] with the two views' coverage already cast (`after` needs entries only for the
+/// object and the other objects of its category).
 fn evaluate_with(
     context: &SceneContext<'_>,
     candidate: &PetCandidate,
@@ -359,19 +361,23 @@ pub fn plan(context: &SceneContext<'_>, index: u64, rng: &mut TaskRng) -> Result
                         context.relaxed || quick_check(context, &PetCandidate { object, ..probe }, subtype)
                     })
                     .collect();
-                // The object's own coverage after the turn (only the rays near it) before the
-                // full grid.
-                let end = probe.end();
-                promising.retain(|&object| {
-                    let o = context.object(object);
-                    object_coverage(&context.caster, &end, LABEL_COLUMNS, object, o.aabb.min, o.aabb.max)
-                        >= rules.min_coverage
-                });
+                if promising.is_empty() {
+                    continue;
+                }
+                // After the turn the rules look only at the object and the other objects of
+                // its category, so cast only the rays near those.
+                let watched: Vec<&SceneObject> = context
+                    .scene
+                    .objects
+                    .iter()
+                    .filter(|o| promising.iter().any(|&p| context.object(p).category == o.category))
+                    .collect();
+                let after = coverage_of(&context.caster, &probe.end(), LABEL_COLUMNS, &watched);
+                promising.retain(|&object| after.visible(object, rules.min_coverage));
                 if promising.is_empty() {
                     continue;
                 }
                 let before = before.get_or_insert_with(|| coverage(&context.caster, &start, LABEL_COLUMNS));
-                let after = coverage(&context.caster, &probe.end(), LABEL_COLUMNS);
                 for object in promising {
                     let candidate = PetCandidate { object, ..probe };
                     if let Ok(facts) = evaluate_with(context, &candidate, kind, &rules, before, &after)

@@ -5,20 +5,22 @@
 //! Questions are about furniture (objects standing on the floor or hung on walls; small
 //! objects on tables are too rarely visible to be answers as often as distractors).
 //! Distractors are categories not visible in that side view: first those of objects on the
-//! opposite side of the path, then other categories of the scene, then the furniture categories of the loaded templates.
-//! The answer category is drawn uniformly among the categories that can be answered, so no
-//! category is mostly a distractor (the anti-shortcut rule; measured by the balance test).
+//! opposite side of the path, then other categories of the scene, then the furniture
+//! categories of the loaded templates. Answers and distractors are drawn with per-category
+//! weights calibrated over the loaded templates ([`calibrate`]): every category is the answer
+//! about equally often and a distractor about three times as often as it is the answer, so
+//! the options alone do not give the answer away (the anti-shortcut rule; measured by the
+//! balance tests).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use glam::{Vec2, Vec3};
 use ipt_scenes::nav::{CellState, NavPath};
-use rand::Rng;
-use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use super::text::{arrange, capitalize, list, map_direction, metres, numbered, side_word, the};
-use super::visibility::{LABEL_COLUMNS, SWEEP_COLUMNS, coverage};
+use super::visibility::{LABEL_COLUMNS, SWEEP_COLUMNS, coverage, coverage_of};
 use super::{
     ExamplePlan, NoExample, ObjectRef, Overlay, PlannedView, SceneContext, Task, TaskMeta, TaskRng, floor, right_of,
     yaw_of,
@@ -191,12 +193,35 @@ fn lateral(point: Vec2, at: Vec2, heading: Vec2) -> f32 {
 /// `(index / 9) % 4`.
 pub fn plan(context: &SceneContext<'_>, index: u64, rng: &mut TaskRng) -> Result<ExamplePlan, NoExample> {
     let variant = VARIANTS[(index % 3) as usize];
+    let slot = ((index / 9) % 4) as usize;
+    let found = search(context, index, rng)?;
+    Ok(build(context, variant, slot, found, rng))
+}
+
+/// What a PT example is made of before its options are drawn.
+struct Found {
+    bin_name: &'static str,
+    path: PathGeometry,
+    reversed: bool,
+    left: bool,
+    lens: Lens,
+    view: SideView,
+}
+
+impl Found {
+    /// Walking direction at M1.
+    fn heading(&self) -> Vec2 {
+        if self.reversed { -self.path.forward } else { self.path.forward }
+    }
+}
+
+/// Finds a path of the index's length bin and a side view at its M1 showing an answer.
+fn search(context: &SceneContext<'_>, index: u64, rng: &mut TaskRng) -> Result<Found, NoExample> {
     let (mut bin_name, mut low, mut high) = LENGTH_BINS[((index / 3) % 3) as usize];
     if context.relaxed {
         // Any length; the bin recorded is the one the path falls in.
         (low, high) = (LENGTH_BINS[0].1, f32::INFINITY);
     }
-    let slot = ((index / 9) % 4) as usize;
     let rules = if context.settings.strict { PtRules::STRICT } else { PtRules::SPEC };
     for _ in 0..PATHS_PER_EXAMPLE {
         let Some(path) = sample_path(context, (low, high), rng) else {
@@ -212,11 +237,99 @@ pub fn plan(context: &SceneContext<'_>, index: u64, rng: &mut TaskRng) -> Result
         if context.relaxed {
             bin_name = LENGTH_BINS.iter().find(|b| path.length < b.2).map_or(LENGTH_BINS[2].0, |b| b.0);
         }
-        if let Some(found) = side_view(context, &path, reversed, left, lens, &rules, rng) {
-            return Ok(build(context, variant, bin_name, slot, &path, reversed, left, lens, found, rng));
+        if let Some(view) = side_view(context, &path, reversed, left, lens, &rules, rng) {
+            return Ok(Found { bin_name, path, reversed, left, lens, view });
         }
     }
     Err(NoExample(format!("no PT {bin_name} example with a visible object beside M1")))
+}
+
+/// What [`calibrate`] needs of one searched example: the categories its side views could show
+/// as the answer, and its distractor pools.
+#[derive(Debug, Clone)]
+pub struct CalibrationSample {
+    answerable: Vec<String>,
+    pools: DistractorPools,
+}
+
+/// Searches example `index` as [`plan`] does, without drawing its options.
+pub fn calibration_sample(
+    context: &SceneContext<'_>,
+    index: u64,
+    rng: &mut TaskRng,
+) -> Result<CalibrationSample, NoExample> {
+    let found = search(context, index, rng)?;
+    let pools = DistractorPools::of(context, &found);
+    Ok(CalibrationSample { answerable: found.view.answerable, pools })
+}
+
+/// Path Tracing's category weights, calibrated over a sample of searched examples.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PtWeights {
+    /// Weight of a category when the answer is drawn among those a side view can show.
+    pub answer: BTreeMap<String, f32>,
+    /// Weight of a category when distractors are drawn.
+    pub distractor: BTreeMap<String, f32>,
+}
+
+/// Rounds of each calibration.
+const CALIBRATION_ROUNDS: usize = 60;
+/// Draws of each sample's distractors per round.
+const CALIBRATION_DRAWS: u64 = 4;
+/// Bounds of a calibrated weight.
+const WEIGHT_RANGE: (f32, f32) = (1e-3, 1e3);
+
+/// A category's weight, 1 if it has none.
+fn weight_of(weights: &BTreeMap<String, f32>, category: &str) -> f32 {
+    weights.get(category).copied().unwrap_or(1.0)
+}
+
+/// Multiplies each weight by the square root of wanted / got (a damped fixed-point step).
+fn adjust(weights: &mut BTreeMap<String, f32>, got: &BTreeMap<String, f32>, wanted: impl Fn(&str) -> f32) {
+    for (category, &count) in got {
+        let weight = weights.entry(category.clone()).or_insert(1.0);
+        *weight = (*weight * ((wanted(category) + 0.5) / (count + 0.5)).sqrt()).clamp(WEIGHT_RANGE.0, WEIGHT_RANGE.1);
+    }
+}
+
+/// Weights under which (1) every category is the answer about equally often, as far as the
+/// scenes allow, and (2) every category is a distractor three times as often as it is the
+/// answer (each example has one answer and three distractors), so options alone do not tell
+/// the answer. Which categories an example could answer does not depend on the weights, so a
+/// fixed sample of searched examples is enough: each weight is adjusted until the expected
+/// draws match.
+pub fn calibrate(samples: &[CalibrationSample]) -> PtWeights {
+    let mut weights = PtWeights::default();
+    // Expected answers per category: each answerable category's chance to be drawn.
+    let expected_answers = |weights: &BTreeMap<String, f32>| {
+        let mut answers: BTreeMap<String, f32> = BTreeMap::new();
+        for sample in samples {
+            let total: f32 = sample.answerable.iter().map(|c| weight_of(weights, c)).sum();
+            for category in &sample.answerable {
+                *answers.entry(category.clone()).or_default() += weight_of(weights, category) / total;
+            }
+        }
+        answers
+    };
+    for _ in 0..CALIBRATION_ROUNDS {
+        let answers = expected_answers(&weights.answer);
+        let even = samples.len() as f32 / answers.len().max(1) as f32;
+        adjust(&mut weights.answer, &answers, |_| even);
+    }
+    let answers = expected_answers(&weights.answer);
+    for _ in 0..CALIBRATION_ROUNDS {
+        let mut drawn: BTreeMap<String, f32> = BTreeMap::new();
+        for (i, sample) in samples.iter().enumerate() {
+            for draw in 0..CALIBRATION_DRAWS {
+                let mut rng = TaskRng::seed_from_u64(i as u64 * CALIBRATION_DRAWS + draw);
+                for (category, ..) in sample.pools.draw(&weights.distractor, &mut rng) {
+                    *drawn.entry(category).or_default() += 1.0 / CALIBRATION_DRAWS as f32;
+                }
+            }
+        }
+        adjust(&mut weights.distractor, &drawn, |c| 3.0 * answers.get(c).copied().unwrap_or(0.0));
+    }
+    weights
 }
 
 /// The chosen side view and what it shows.
@@ -225,40 +338,8 @@ struct SideView {
     answer: u32,
     coverage: f32,
     seen_categories: BTreeSet<String>,
-    /// [`visibility_propensity`] of the scene.
-    propensity: BTreeMap<String, f32>,
-}
-
-/// Eye positions probed by [`visibility_propensity`].
-const PROBES: usize = 16;
-
-/// For each furniture category of the scene, the fraction of views from random walkable
-/// spots (random heading, eye height 1.6 m, 90 degrees) that show it well enough to be an
-/// answer, kept within 5-95 %.
-fn visibility_propensity(context: &SceneContext<'_>, rules: &PtRules, rng: &mut TaskRng) -> BTreeMap<String, f32> {
-    let nav = &context.scene.nav;
-    let cells = nav.cells_in(CellState::Walkable);
-    let lens = Lens { eye_height: 1.6, hfov: 90.0, pitch: 0.0 };
-    let mut shown: BTreeMap<String, f32> = BTreeMap::new();
-    for _ in 0..PROBES {
-        let at = nav.center(cells[rng.random_range(0..cells.len())]);
-        let view = coverage(&context.caster, &lens.camera(at, rng.random_range(0..360) as f32, 256), SWEEP_COLUMNS);
-        let categories: BTreeSet<&str> = view
-            .objects
-            .keys()
-            .filter(|&&id| view.visible(id, rules.min_coverage))
-            .map(|&id| context.object(id).category.as_str())
-            .collect();
-        for category in categories {
-            *shown.entry(category.to_string()).or_default() += 1.0 / PROBES as f32;
-        }
-    }
-    shown
-}
-
-/// A category's propensity, 5 % for unseen or absent ones, at most 95 %.
-fn propensity_of(propensity: &BTreeMap<String, f32>, category: &str) -> f32 {
-    propensity.get(category).copied().unwrap_or(0.0).clamp(0.05, 0.95)
+    /// The categories the sweep could show as the answer.
+    answerable: Vec<String>,
 }
 
 /// A random order in which heavier items tend to come first (weighted sampling without
@@ -359,85 +440,75 @@ fn side_view(
             }
         }
     }
-    let propensity = visibility_propensity(context, rules, rng);
-    // Categories that are seldom visible are picked more often, so that over a dataset each
-    // category is the answer about as often as it is a distractor.
-    let categories = weighted_order(best.keys().cloned().collect(), |c| 1.0 / propensity_of(&propensity, c), rng);
-    for category in categories {
-        let (_, i, id) = best[&category];
-        let view = coverage(&context.caster, &candidates[i], LABEL_COLUMNS);
-        if check_answer(context, &view, id, &walker, rules).is_err() {
-            continue;
-        }
-        let seen_categories = view.objects.keys().map(|&seen| context.object(seen).category.clone()).collect();
-        return Some(SideView {
-            camera: candidates[i],
-            answer: id,
-            coverage: view.fraction(id),
-            seen_categories,
-            propensity,
-        });
-    }
-    None
+    // Confirm each at the label grid (casting only the rays near the object) before drawing,
+    // so that the draw's odds are exactly what calibration assumes.
+    best.retain(|_, &mut (_, i, id)| {
+        coverage_of(&context.caster, &candidates[i], LABEL_COLUMNS, &[context.object(id)])
+            .visible(id, rules.min_coverage)
+    });
+    let answerable: Vec<String> = best.keys().cloned().collect();
+    let weight = |c: &String| weight_of(&context.priors.pt_weights.answer, c);
+    let category = weighted_order(answerable.clone(), weight, rng).into_iter().next()?;
+    let (_, i, id) = best[&category];
+    let view = coverage(&context.caster, &candidates[i], LABEL_COLUMNS);
+    debug_assert!(check_answer(context, &view, id, &walker, rules).is_ok());
+    let seen_categories = view.objects.keys().map(|&seen| context.object(seen).category.clone()).collect();
+    Some(SideView { camera: candidates[i], answer: id, coverage: view.fraction(id), seen_categories, answerable })
 }
 
-/// Three distractor categories (category, readable name, source) not visible in the side view.
-fn distractors(
-    context: &SceneContext<'_>,
-    path: &PathGeometry,
-    heading: Vec2,
-    left: bool,
-    found: &SideView,
-    rng: &mut TaskRng,
-) -> Vec<(String, String, &'static str)> {
-    let answer = &context.object(found.answer).category;
-    let mut taken: BTreeSet<String> = found.seen_categories.clone();
-    taken.insert(answer.clone());
-    let mut out = Vec::new();
-    let mut take =
-        |pool: Vec<(String, String)>, source: &'static str, out: &mut Vec<(String, String, &'static str)>| {
+/// The categories an example may draw its distractors from, by preference: objects on the
+/// opposite side of the path near M1, other furniture of the scene, furniture of the loaded
+/// templates. None is visible in the side view.
+#[derive(Debug, Clone)]
+struct DistractorPools {
+    /// Categories that may not be distractors (the answer's and those seen in the side view).
+    taken: BTreeSet<String>,
+    /// (category, readable name) per pool, with the pool's name.
+    pools: [(Vec<(String, String)>, &'static str); 3],
+}
+
+impl DistractorPools {
+    fn of(context: &SceneContext<'_>, found: &Found) -> DistractorPools {
+        let (midpoint, heading) = (found.path.midpoint, found.heading());
+        let mut taken = found.view.seen_categories.clone();
+        taken.insert(context.object(found.view.answer).category.clone());
+        let furniture = || context.scene.objects.iter().filter(|o| o.support.is_none());
+        let categories = |objects: &mut dyn Iterator<Item = &ipt_scenes::scene::SceneObject>| {
+            objects.map(|o| (o.category.clone(), o.display.clone())).collect::<BTreeSet<_>>().into_iter().collect()
+        };
+        let opposite = categories(&mut furniture().filter(|o| {
+            let offset = lateral(floor(o.center()), midpoint, heading);
+            let other_side = if found.left { offset > 0.3 } else { offset < -0.3 };
+            other_side && (floor(o.center()) - midpoint).length() <= NEAR_M1
+        }));
+        let scene = categories(&mut furniture());
+        let common = context.priors.furniture.clone();
+        DistractorPools { taken, pools: [(opposite, "opposite"), (scene, "scene"), (common, "common")] }
+    }
+
+    /// Three distractors (category, readable name, pool), in a random order favouring the
+    /// earlier pools ([`POOL_PREFERENCE`]) and heavier categories (weights from
+    /// [`calibrate`]; 1 if absent). A category in several pools counts in the first.
+    fn draw(&self, weights: &BTreeMap<String, f32>, rng: &mut TaskRng) -> Vec<(String, String, &'static str)> {
+        let mut candidates = Vec::new();
+        let mut listed = self.taken.clone();
+        for ((pool, source), preference) in self.pools.iter().zip(POOL_PREFERENCE) {
             for (category, display) in pool {
-                if out.len() < 3 && taken.insert(category.clone()) {
-                    out.push((category, display, source));
+                if listed.insert(category.clone()) {
+                    let weight = preference * weight_of(weights, category);
+                    candidates.push((weight, (category.clone(), display.clone(), *source)));
                 }
             }
-        };
-    let opposite: Vec<(String, String)> = context
-        .scene
-        .objects
-        .iter()
-        .filter(|o| {
-            if o.support.is_some() {
-                return false;
-            }
-            let offset = lateral(floor(o.center()), path.midpoint, heading);
-            let other_side = if left { offset > 0.3 } else { offset < -0.3 };
-            other_side && (floor(o.center()) - path.midpoint).length() <= NEAR_M1
-        })
-        .map(|o| (o.category.clone(), o.display.clone()))
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    // Categories that are often visible are rarely distractors otherwise: favour them.
-    let weight = |(c, _): &(String, String)| 1.0 / (1.0 - propensity_of(&found.propensity, c));
-    let opposite = weighted_order(opposite, weight, rng);
-    take(opposite, "opposite", &mut out);
-    let scene: Vec<(String, String)> = context
-        .scene
-        .objects
-        .iter()
-        .filter(|o| o.support.is_none())
-        .map(|o| (o.category.clone(), o.display.clone()))
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let scene = weighted_order(scene, weight, rng);
-    take(scene, "scene", &mut out);
-    let mut common = context.furniture.clone();
-    common.shuffle(rng);
-    take(common, "common", &mut out);
-    out
+        }
+        let mut out = weighted_order(candidates, |(weight, _)| *weight, rng);
+        out.truncate(3);
+        out.into_iter().map(|(_, picked)| picked).collect()
+    }
 }
+
+/// How much more likely a category of each distractor pool (opposite side, scene, templates)
+/// is drawn than one of the next, before calibration.
+const POOL_PREFERENCE: [f32; 3] = [4.0, 2.0, 1.0];
 
 /// Question phrasings; `{from}`/`{to}` are waypoint names, `{side}` is "left" or "right".
 const QUESTIONS: [&str; 5] = [
@@ -448,24 +519,14 @@ const QUESTIONS: [&str; 5] = [
     "If I walk the path from waypoint {from} to waypoint {to}, which object will be on my {side} when I pass M1?",
 ];
 
-#[allow(clippy::too_many_arguments)]
-fn build(
-    context: &SceneContext<'_>,
-    variant: &str,
-    bin_name: &str,
-    slot: usize,
-    path: &PathGeometry,
-    reversed: bool,
-    left: bool,
-    lens: Lens,
-    found: SideView,
-    rng: &mut TaskRng,
-) -> ExamplePlan {
+fn build(context: &SceneContext<'_>, variant: &str, slot: usize, found: Found, rng: &mut TaskRng) -> ExamplePlan {
+    let picked = DistractorPools::of(context, &found).draw(&context.priors.pt_weights.distractor, rng);
+    let Found { bin_name, path, reversed, left, lens, view: found } = found;
+    let path = &path;
     let heading = if reversed { -path.forward } else { path.forward };
     let side = side_word(left);
     let side_direction = if left { -right_of(yaw_of(heading)) } else { right_of(yaw_of(heading)) };
     let answer = context.object(found.answer);
-    let picked = distractors(context, path, heading, left, &found, rng);
     let others: Vec<String> = picked.iter().map(|(_, d, _)| capitalize(d)).collect();
     let answer_text = capitalize(&answer.display);
     let (choices, letter) = arrange(&answer_text, &others, slot);

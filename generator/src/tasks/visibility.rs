@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use glam::{Vec2, Vec3};
 use ipt_scenes::raycast::SceneRaycaster;
+use ipt_scenes::scene::SceneObject;
 
 use crate::render::CameraModel;
 
@@ -63,50 +64,55 @@ impl Coverage {
     }
 }
 
-/// The coverage of one object on the `columns`-wide grid, casting only the grid rays inside
-/// the image rectangle its box projects to: the same number [`coverage`] gives for it, for a
-/// fraction of the rays.
-pub fn object_coverage(
-    caster: &SceneRaycaster,
-    camera: &CameraModel,
-    columns: u32,
-    id: u32,
-    min: Vec3,
-    max: Vec3,
-) -> f32 {
+/// The coverage of `objects` only, on the `columns`-wide grid: for each, the grid rays inside
+/// the image rectangle its box projects to. Each object's entry equals the one [`coverage`]
+/// gives, for a fraction of the rays; other objects are absent.
+pub fn coverage_of(caster: &SceneRaycaster, camera: &CameraModel, columns: u32, objects: &[&SceneObject]) -> Coverage {
     let rows = grid_rows(camera, columns);
     let (step_u, step_v) = (camera.width as f32 / columns as f32, camera.height as f32 / rows as f32);
-    let corners = (0..8).map(|i| {
-        Vec3::new(
-            if i & 1 == 0 { min.x } else { max.x },
-            if i & 2 == 0 { min.y } else { max.y },
-            if i & 4 == 0 { min.z } else { max.z },
-        )
-    });
-    // A corner behind the camera: its projection says nothing, so search the whole image.
-    let projected: Option<Vec<Vec2>> = corners.map(|c| camera.project(c).map(|(pixel, _)| pixel)).collect();
-    let (low, high) = match projected {
-        Some(points) => (
-            points.iter().copied().fold(Vec2::splat(f32::INFINITY), Vec2::min),
-            points.iter().copied().fold(Vec2::splat(f32::NEG_INFINITY), Vec2::max),
-        ),
-        None => (Vec2::ZERO, Vec2::new(camera.width as f32, camera.height as f32)),
-    };
-    let first_col = ((low.x / step_u - 0.5).ceil().max(0.0)) as u32;
-    let last_col = ((high.x / step_u - 0.5).floor().min(columns as f32 - 1.0)).max(-1.0) as i64;
-    let first_row = ((low.y / step_v - 0.5).ceil().max(0.0)) as u32;
-    let last_row = ((high.y / step_v - 0.5).floor().min(rows as f32 - 1.0)).max(-1.0) as i64;
-    let mut hits = 0u32;
-    for row in first_row as i64..=last_row {
-        for col in first_col as i64..=last_col {
-            let pixel = Vec2::new((col as f32 + 0.5) * step_u, (row as f32 + 0.5) * step_v);
-            let (origin, direction) = camera.ray(pixel);
-            if caster.cast(origin, direction, MAX_DISTANCE).is_some_and(|hit| hit.surface.object_id() == id) {
-                hits += 1;
+    let mut found: BTreeMap<u32, ObjectHits> = BTreeMap::new();
+    for object in objects {
+        let (min, max) = (object.aabb.min, object.aabb.max);
+        let corners = (0..8).map(|i| {
+            Vec3::new(
+                if i & 1 == 0 { min.x } else { max.x },
+                if i & 2 == 0 { min.y } else { max.y },
+                if i & 4 == 0 { min.z } else { max.z },
+            )
+        });
+        // A corner behind the camera: its projection says nothing, so search the whole image.
+        let projected: Option<Vec<Vec2>> = corners.map(|c| camera.project(c).map(|(pixel, _)| pixel)).collect();
+        let (low, high) = match projected {
+            Some(points) => (
+                points.iter().copied().fold(Vec2::splat(f32::INFINITY), Vec2::min),
+                points.iter().copied().fold(Vec2::splat(f32::NEG_INFINITY), Vec2::max),
+            ),
+            None => (Vec2::ZERO, Vec2::new(camera.width as f32, camera.height as f32)),
+        };
+        let first_col = ((low.x / step_u - 0.5).ceil().max(0.0)) as u32;
+        let last_col = ((high.x / step_u - 0.5).floor().min(columns as f32 - 1.0)).max(-1.0) as i64;
+        let first_row = ((low.y / step_v - 0.5).ceil().max(0.0)) as u32;
+        let last_row = ((high.y / step_v - 0.5).floor().min(rows as f32 - 1.0)).max(-1.0) as i64;
+        for row in first_row as i64..=last_row {
+            for col in first_col as i64..=last_col {
+                let pixel = Vec2::new((col as f32 + 0.5) * step_u, (row as f32 + 0.5) * step_v);
+                let (origin, direction) = camera.ray(pixel);
+                if caster.cast(origin, direction, MAX_DISTANCE).is_some_and(|hit| hit.surface.object_id() == object.id)
+                {
+                    record(&mut found, object.id, pixel.x);
+                }
             }
         }
     }
-    hits as f32 / (rows * columns) as f32
+    Coverage { rays: rows * columns, width: camera.width, objects: found }
+}
+
+/// Adds a ray at pixel column `u` to object `id`'s hits.
+fn record(objects: &mut BTreeMap<u32, ObjectHits>, id: u32, u: f32) {
+    let entry = objects.entry(id).or_insert(ObjectHits { rays: 0, min_u: u, max_u: u });
+    entry.rays += 1;
+    entry.min_u = entry.min_u.min(u);
+    entry.max_u = entry.max_u.max(u);
 }
 
 fn grid_rows(camera: &CameraModel, columns: u32) -> u32 {
@@ -127,10 +133,7 @@ pub fn coverage(caster: &SceneRaycaster, camera: &CameraModel, columns: u32) -> 
             if id == 0 {
                 continue;
             }
-            let entry = objects.entry(id).or_insert(ObjectHits { rays: 0, min_u: pixel.x, max_u: pixel.x });
-            entry.rays += 1;
-            entry.min_u = entry.min_u.min(pixel.x);
-            entry.max_u = entry.max_u.max(pixel.x);
+            record(&mut objects, id, pixel.x);
         }
     }
     Coverage { rays: rows * columns, width: camera.width, objects }
@@ -144,7 +147,7 @@ mod tests {
     use ipt_scenes::{Assets, BuildOptions};
 
     #[test]
-    fn object_coverage_equals_the_full_grid() {
+    fn coverage_of_objects_equals_the_full_grid() {
         let scene = Assets::builtin().unwrap().build("living_room", 2, &BuildOptions::default()).unwrap();
         let caster = SceneRaycaster::new(&scene, CastOptions { ceiling: true });
         let cells = scene.nav.cells_in(ipt_scenes::nav::CellState::Walkable);
@@ -154,11 +157,19 @@ mod tests {
             let pose = CameraPose::from_yaw_pitch(Vec3::new(c.x, 1.5, c.y), (i * 53 % 360) as f32, -5.0);
             let camera = CameraModel::pinhole(pose, 90.0, 256, 256);
             let full = coverage(&caster, &camera, LABEL_COLUMNS);
+            let all: Vec<&SceneObject> = scene.objects.iter().collect();
+            let quick = coverage_of(&caster, &camera, LABEL_COLUMNS, &all);
+            assert_eq!(quick, full, "from cell {i}");
+            compared += quick.objects.len();
+            // One object alone gets the same entry.
             for object in &scene.objects {
-                let quick =
-                    object_coverage(&caster, &camera, LABEL_COLUMNS, object.id, object.aabb.min, object.aabb.max);
-                assert_eq!(quick, full.fraction(object.id), "{} from cell {i}", object.name);
-                compared += usize::from(quick > 0.0);
+                let alone = coverage_of(&caster, &camera, LABEL_COLUMNS, &[object]);
+                assert_eq!(
+                    alone.objects.get(&object.id),
+                    full.objects.get(&object.id),
+                    "{} from cell {i}",
+                    object.name
+                );
             }
         }
         assert!(compared > 20, "only {compared} objects seen");
