@@ -32,6 +32,15 @@ enum Command {
     Render(commands::render::RenderArgs),
     /// Plan and render a few examples of one task (images + JSON) to look at.
     Sample(commands::sample::SampleArgs),
+    /// Generate a dataset of Parquet shards (resumable; shareable across machines with
+    /// --num-workers/--worker-index).
+    Generate(commands::generate::GenerateArgs),
+    /// Join the workers' shards into one dataset (manifest, stats, dataset card).
+    Merge(commands::merge::MergeArgs),
+    /// Check a dataset: checksums, schema, row counts, images and every label.
+    Validate(commands::validate::ValidateArgs),
+    /// Write an HTML page with a few examples per task.
+    Preview(commands::preview::PreviewArgs),
     /// List the loaded templates and object categories.
     Templates,
     /// Measure throughput; results are printed as a Markdown table.
@@ -46,6 +55,10 @@ fn main() -> ExitCode {
         Command::Scene(args) => commands::scene::run(&sources, &args),
         Command::Render(args) => commands::render::run(&args),
         Command::Sample(args) => commands::sample::run(&sources, &args),
+        Command::Generate(args) => commands::generate::run(&sources, &args),
+        Command::Merge(args) => commands::merge::run(&args),
+        Command::Validate(args) => commands::validate::run(&args),
+        Command::Preview(args) => commands::preview::run(&args),
         Command::Templates => commands::templates::run(&sources),
         Command::Bench(bench) => commands::bench::run(&sources, &bench),
     };

@@ -1,10 +1,14 @@
 //! One module per `ipt-gen` subcommand: arguments and a `run` function.
 
 pub mod bench;
+pub mod generate;
+pub mod merge;
+pub mod preview;
 pub mod render;
 pub mod sample;
 pub mod scene;
 pub mod templates;
+pub mod validate;
 
 use anyhow::Result;
 use ipt_scenes::{AssetSources, Assets};

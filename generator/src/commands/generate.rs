@@ -1,0 +1,204 @@
+//! `ipt-gen generate`: makes a dataset of Parquet shards (see docs/schema.md), resumable and
+//! shareable across machines (see docs/scaling.md).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Result, bail};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use ipt_scenes::AssetSources;
+
+use super::load_assets;
+use crate::dataset::config::DatasetConfig;
+use crate::dataset::layout::worker_units;
+use crate::dataset::pipeline::{Generator, generate};
+use crate::dataset::store::DatasetDir;
+use crate::render::Renderer;
+use crate::render::bevy_backend::{BevyRenderer, RendererOptions};
+use crate::tasks::Task;
+
+/// Arguments of `ipt-gen generate`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Output folder; re-running the same command into it resumes an interrupted run.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// A TOML file with any of the settings below (and `mix`, `splits`, `benchmark`); flags
+    /// given on the command line win. See docs/scaling.md for an example.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Tasks, comma-separated, in equal shares: pet, pt, mvc. [default: all three]
+    #[arg(long, value_delimiter = ',')]
+    pub tasks: Option<Vec<Task>>,
+    /// Train + validation + test examples; the benchmark split comes on top. [default: 1000]
+    #[arg(long)]
+    pub count: Option<u64>,
+    /// Seed of everything random. [default: 0]
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Width and height of first-person images, pixels. [default: 512]
+    #[arg(long)]
+    pub resolution: Option<u32>,
+    /// Shares of train, validation and test, e.g. 0.9,0.05,0.05. [default: 0.9,0.05,0.05]
+    #[arg(long, value_delimiter = ',', value_name = "TRAIN,VAL,TEST")]
+    pub splits: Option<Vec<f64>>,
+    /// Benchmark examples per task, e.g. pet=238,pt=329,mvc=260 (the default), or 0 for none.
+    #[arg(long, value_name = "TASK=N,...")]
+    pub benchmark: Option<String>,
+    /// Only these templates (comma-separated). [default: every loaded template]
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    pub only_templates: Option<Vec<String>>,
+    /// Examples per shard. [default: about 100 MB of images: 400 at 256 px, 100 at 512 px]
+    #[arg(long)]
+    pub shard_rows: Option<u64>,
+    /// Also store instance-id images (`images_ids`, `imagination_ids`).
+    #[arg(long)]
+    pub with_ids: bool,
+    /// Also store depth images (`images_depth`, `imagination_depth`; 16-bit PNG, mm).
+    #[arg(long)]
+    pub with_depth: bool,
+    /// Number of workers sharing the dataset (e.g. a Slurm array's size).
+    #[arg(long, default_value_t = 1)]
+    pub num_workers: u64,
+    /// This worker's index, 0-based (e.g. $SLURM_ARRAY_TASK_ID or $JOB_COMPLETION_INDEX).
+    #[arg(long, default_value_t = 0)]
+    pub worker_index: u64,
+    /// Graphics adapter to use (part of its name); default: a GPU if there is one.
+    #[arg(long, value_name = "NAME")]
+    pub adapter: Option<String>,
+}
+
+fn parse_benchmark(text: &str) -> Result<BTreeMap<Task, u64>> {
+    if text.trim() == "0" {
+        return Ok(BTreeMap::new());
+    }
+    let mut sizes = BTreeMap::new();
+    for part in text.split(',') {
+        let Some((task, count)) = part.split_once('=') else {
+            bail!("--benchmark: '{part}' is not TASK=N (e.g. pet=238,pt=329,mvc=260)");
+        };
+        let task: Task = task.trim().parse().map_err(|e| anyhow::anyhow!("--benchmark: {e}"))?;
+        let count: u64 = count.trim().parse().map_err(|_| anyhow::anyhow!("--benchmark: '{count}' is not a count"))?;
+        sizes.insert(task, count);
+    }
+    Ok(sizes)
+}
+
+/// The run's config: the file (or defaults) with the command line's flags on top.
+pub fn config_of(sources: &AssetSources, args: &GenerateArgs) -> Result<DatasetConfig> {
+    let mut config = match &args.config {
+        Some(path) => DatasetConfig::read(path)?,
+        None => DatasetConfig::default(),
+    };
+    if let Some(tasks) = &args.tasks {
+        config.mix = tasks.iter().map(|&t| (t, 1.0)).collect();
+    }
+    if let Some(count) = args.count {
+        config.count = count;
+    }
+    if let Some(seed) = args.seed {
+        config.seed = seed;
+    }
+    if let Some(resolution) = args.resolution {
+        config.resolution = resolution;
+    }
+    if let Some(shares) = &args.splits {
+        if shares.len() != 3 {
+            bail!("--splits: give three shares, train,validation,test (e.g. 0.9,0.05,0.05)");
+        }
+        config.splits =
+            crate::dataset::config::SplitShares { train: shares[0], validation: shares[1], test: shares[2] };
+    }
+    if let Some(text) = &args.benchmark {
+        config.benchmark = parse_benchmark(text)?;
+    }
+    if let Some(templates) = &args.only_templates {
+        config.templates = templates.clone();
+    }
+    if let Some(rows) = args.shard_rows {
+        config.shard_rows = rows;
+    }
+    config.with_ids |= args.with_ids;
+    config.with_depth |= args.with_depth;
+    if !sources.template_dirs.is_empty() {
+        config.template_dirs = sources.template_dirs.clone();
+    }
+    if !sources.catalog_dirs.is_empty() {
+        config.catalog_dirs = sources.catalog_dirs.clone();
+    }
+    config.check()?;
+    Ok(config)
+}
+
+/// Runs `ipt-gen generate`.
+pub fn run(sources: &AssetSources, args: &GenerateArgs) -> Result<()> {
+    if args.num_workers == 0 || args.worker_index >= args.num_workers {
+        bail!("--worker-index must be below --num-workers ({} of {})", args.worker_index, args.num_workers);
+    }
+    let config = config_of(sources, args)?;
+    let dir = DatasetDir::new(&args.out);
+    let _lock = dir.lock(args.num_workers, args.worker_index)?;
+    dir.claim(&config)?;
+    let assets = load_assets(&AssetSources {
+        template_dirs: config.template_dirs.clone(),
+        catalog_dirs: config.catalog_dirs.clone(),
+    })?;
+    let generator = Generator::new(&assets, &config)?;
+    let units = worker_units(&config, args.num_workers, args.worker_index);
+    let mut todo = Vec::new();
+    for unit in &units {
+        if dir.finished(unit).is_none() {
+            dir.discard_partial(unit)?;
+            todo.push(*unit);
+        }
+    }
+    let total: u64 = units.iter().map(|u| u.rows()).sum();
+    let remaining: u64 = todo.iter().map(|u| u.rows()).sum();
+    let worker = if args.num_workers > 1 {
+        format!(" (worker {} of {})", args.worker_index, args.num_workers)
+    } else {
+        String::new()
+    };
+    if remaining < total {
+        eprintln!("resuming{worker}: {} of {total} examples are already in finished shards", total - remaining);
+    }
+    let start = Instant::now();
+    if !todo.is_empty() {
+        generator.prepare(&todo);
+        let mut renderer = BevyRenderer::new(&RendererOptions { adapter: args.adapter.clone() })?;
+        eprintln!("adapter: {}", renderer.adapter());
+        let progress = ProgressBar::new(total).with_style(
+            ProgressStyle::with_template("{bar:30} {pos}/{len} examples · {per_sec} · eta {eta} · {msg}")
+                .expect("valid template"),
+        );
+        progress.set_position(total - remaining);
+        progress.reset_eta();
+        generate(&generator, &dir, &todo, &mut renderer, &progress)?;
+        progress.finish_and_clear();
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    println!(
+        "made {remaining} examples{worker} in {seconds:.0} s ({:.2} examples/s), {} shards",
+        remaining as f64 / seconds.max(1e-9),
+        todo.len()
+    );
+    if args.num_workers > 1 {
+        println!(
+            "when every worker is done: ipt-gen merge --out {} (plus the workers' folders if they differ)",
+            args.out.display()
+        );
+        return Ok(());
+    }
+    let manifest = dir.finalize(&config)?;
+    let root = std::fs::canonicalize(&args.out).unwrap_or(args.out.clone());
+    println!("dataset: {} ({} examples, {} shards)", root.display(), manifest.examples, manifest.shards.len());
+    println!("  manifest.json, stats.json, README.md (dataset card), data/<split>/<task>-*.parquet");
+    println!("load it in Python:");
+    println!("  from datasets import load_dataset");
+    println!("  ds = load_dataset(\"{}\")          # all tasks; or add \"pet\", \"pt\", \"mvc\"", root.display());
+    println!("  ds[\"train\"][0][\"imagination\"]   # a PIL image");
+    println!("check it: ipt-gen validate {}   look at it: ipt-gen preview {}", root.display(), root.display());
+    Ok(())
+}

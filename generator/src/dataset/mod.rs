@@ -1,0 +1,13 @@
+//! Dataset generation at scale: the configuration ([`config`]), where each example goes
+//! ([`layout`]), records ([`record`]), the pipeline ([`pipeline`]), the folder's state and
+//! manifest ([`store`]), statistics ([`stats`]), the dataset card ([`card`]) and validation
+//! ([`validate`]).
+
+pub mod card;
+pub mod config;
+pub mod layout;
+pub mod pipeline;
+pub mod record;
+pub mod stats;
+pub mod store;
+pub mod validate;

@@ -1,0 +1,200 @@
+//! The generation pipeline of one worker: a planning thread (examples planned in parallel on
+//! the rayon pool, in order) feeds the rendering loop on the calling thread, which feeds a
+//! writing thread (PNG encoding on the rayon pool, then Parquet). Bounded queues between the
+//! stages keep memory flat and rendering busy. Each shard is written to a temporary name and
+//! moved into place only when complete.
+
+use std::collections::BTreeMap;
+use std::sync::mpsc::{Receiver, sync_channel};
+
+use anyhow::{Context, Result, anyhow};
+use indicatif::ProgressBar;
+use ipt_scenes::Assets;
+use ipt_schema::{Record, ShardWriter};
+use rayon::prelude::*;
+
+use super::config::DatasetConfig;
+use super::layout::{Split, Stream, Unit, template_of};
+use super::record::{Extras, record};
+use super::stats::Distribution;
+use super::store::{DatasetDir, FinishedShard};
+use crate::render::{Outputs, Renderer};
+use crate::tasks::driver::{PlannedExample, Planner};
+use crate::tasks::render::{RenderedExample, render_plan};
+use crate::tasks::{Task, TaskSettings};
+
+/// Plans planned ahead of rendering.
+const PLAN_AHEAD: usize = 16;
+/// Examples planned together on the rayon pool.
+const PLAN_BATCH: usize = 4;
+/// Rendered examples waiting for encoding.
+const ENCODE_AHEAD: usize = 8;
+
+/// Plans the examples of a dataset (one planner per rule set: the benchmark split is strict).
+pub struct Generator<'a> {
+    config: &'a DatasetConfig,
+    templates: Vec<String>,
+    planner: Planner<'a>,
+    strict_planner: Planner<'a>,
+}
+
+impl<'a> Generator<'a> {
+    /// A generator for `config` over `assets`; checks that its templates exist.
+    pub fn new(assets: &'a Assets, config: &'a DatasetConfig) -> Result<Generator<'a>> {
+        let templates = if config.templates.is_empty() { assets.template_names() } else { config.templates.clone() };
+        for name in &templates {
+            assets.template(name).map_err(|e| anyhow!("templates: {e}"))?;
+        }
+        let settings = |strict| TaskSettings { resolution: config.resolution, strict };
+        Ok(Generator {
+            config,
+            templates,
+            planner: Planner::new(assets, settings(false)),
+            strict_planner: Planner::new(assets, settings(true)),
+        })
+    }
+
+    fn planner(&self, split: Split) -> &Planner<'a> {
+        if split == Split::Benchmark { &self.strict_planner } else { &self.planner }
+    }
+
+    /// Calibrates what `units` need now (with a spinner) rather than in the middle of a run.
+    pub fn prepare(&self, units: &[Unit]) {
+        for split in [Split::Train, Split::Benchmark] {
+            let strict = split == Split::Benchmark;
+            let tasks: Vec<Task> = units
+                .iter()
+                .filter(|u| (u.stream.split == Split::Benchmark) == strict)
+                .map(|u| u.stream.task)
+                .collect();
+            self.planner(split).prepare(&tasks);
+        }
+    }
+
+    /// Plans example `index` of `stream`.
+    pub fn plan(&self, stream: &Stream, index: u64) -> Result<PlannedExample> {
+        let template = template_of(&self.templates, stream, index);
+        self.planner(stream.split).plan(template, stream.task, stream.seed, index)
+    }
+
+    /// The images a record stores.
+    pub fn extras(&self) -> Extras {
+        Extras { ids: self.config.with_ids, depth: self.config.with_depth }
+    }
+}
+
+/// A rendered example on its way to the writer.
+struct Rendered {
+    unit: Unit,
+    index: u64,
+    planned: PlannedExample,
+    rendered: RenderedExample,
+}
+
+/// Generates `units` into `dir` with `renderer`; returns the shards finished. Progress goes
+/// to `progress` (one step per example, message: examples per task).
+pub fn generate<R: Renderer>(
+    generator: &Generator<'_>,
+    dir: &DatasetDir,
+    units: &[Unit],
+    renderer: &mut R,
+    progress: &ProgressBar,
+) -> Result<Vec<FinishedShard>> {
+    let outputs = Outputs { rgb: true, ids: generator.config.with_ids, depth: generator.config.with_depth };
+    std::thread::scope(|scope| {
+        let (plans, planned_rx) = sync_channel::<(Unit, u64, Result<PlannedExample>)>(PLAN_AHEAD);
+        let planning = scope.spawn(move || {
+            for unit in units {
+                let indices: Vec<u64> = (unit.start..unit.end).collect();
+                for batch in indices.chunks(PLAN_BATCH) {
+                    let planned: Vec<_> = batch.par_iter().map(|&i| (i, generator.plan(&unit.stream, i))).collect();
+                    for (index, plan) in planned {
+                        if plans.send((*unit, index, plan)).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+        let (rendered_tx, rendered_rx) = sync_channel::<Rendered>(ENCODE_AHEAD);
+        let writing = scope.spawn(move || write(generator, dir, rendered_rx, progress));
+        let mut failure = None;
+        for (unit, index, planned) in planned_rx.iter() {
+            let step = planned
+                .and_then(|planned| {
+                    renderer.load_scene(&planned.scene)?;
+                    let rendered = render_plan(renderer, &planned.plan, outputs)?;
+                    Ok(Rendered { unit, index, planned, rendered })
+                })
+                .with_context(|| format!("{} example {index}", unit.stream.task));
+            match step {
+                Ok(item) => {
+                    if rendered_tx.send(item).is_err() {
+                        break; // The writer stopped; its error is reported below.
+                    }
+                }
+                Err(error) => {
+                    failure = Some(error);
+                    break;
+                }
+            }
+        }
+        drop(planned_rx);
+        drop(rendered_tx);
+        planning.join().map_err(|_| anyhow!("the planning thread panicked"))?;
+        let written = writing.join().map_err(|_| anyhow!("the writing thread panicked"))?;
+        match failure {
+            Some(error) => Err(error),
+            None => written,
+        }
+    })
+}
+
+/// The shard being written.
+struct OpenShard {
+    unit: Unit,
+    writer: ShardWriter,
+    pending: Vec<Record>,
+    stats: Distribution,
+}
+
+/// Encodes and writes rendered examples, one shard after the other.
+fn write(
+    generator: &Generator<'_>,
+    dir: &DatasetDir,
+    rendered: Receiver<Rendered>,
+    progress: &ProgressBar,
+) -> Result<Vec<FinishedShard>> {
+    let row_group = generator.config.row_group_rows as usize;
+    let mut finished = Vec::new();
+    let mut open: Option<OpenShard> = None;
+    let mut per_task: BTreeMap<Task, u64> = BTreeMap::new();
+    for item in rendered {
+        let record = record(&item.unit.stream, item.index, &item.planned.plan, &item.rendered, generator.extras())?;
+        if open.as_ref().map(|o| o.unit) != Some(item.unit) {
+            let temp = dir.temp_path(&item.unit);
+            if let Some(parent) = temp.parent() {
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("cannot create folder {}", parent.display()))?;
+            }
+            let writer = ShardWriter::create(&temp, row_group)?;
+            open = Some(OpenShard { unit: item.unit, writer, pending: Vec::new(), stats: Distribution::default() });
+        }
+        let shard = open.as_mut().expect("a shard is open");
+        shard.stats.add(&record);
+        shard.pending.push(record);
+        if shard.pending.len() >= row_group || item.index + 1 == item.unit.end {
+            shard.writer.write(&shard.pending)?;
+            shard.pending.clear();
+        }
+        if item.index + 1 == item.unit.end {
+            let shard = open.take().expect("a shard is open");
+            shard.writer.finish()?;
+            finished.push(dir.commit(&shard.unit, shard.stats)?);
+        }
+        *per_task.entry(item.unit.stream.task).or_default() += 1;
+        progress.set_message(per_task.iter().map(|(t, n)| format!("{t} {n}")).collect::<Vec<_>>().join(" · "));
+        progress.inc(1);
+    }
+    Ok(finished)
+}

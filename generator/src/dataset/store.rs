@@ -1,0 +1,319 @@
+//! A dataset folder and its state: the lock that keeps a second process out, the config the
+//! folder was started with, finished shards (each with a small record beside it, written
+//! only after the shard is complete and renamed into place), and the final manifest.
+//!
+//! Layout: `data/<split>/<task>-NNNNN-of-MMMMM.parquet`, `manifest.json`, `stats.json`,
+//! `README.md`, and `.ipt-gen/` for the state (config, locks, one JSON per finished shard).
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::config::DatasetConfig;
+use super::layout::{Split, Unit, streams, units};
+use super::stats::Distribution;
+use crate::files::write_atomic;
+use crate::tasks::Task;
+
+/// Folder of the generator's state inside a dataset folder.
+pub const STATE_DIR: &str = ".ipt-gen";
+
+/// A finished shard, as listed in the manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardEntry {
+    /// Path inside the dataset folder.
+    pub path: String,
+    /// Split.
+    pub split: Split,
+    /// Task.
+    pub task: Task,
+    /// Shard number within its (split, task) stream.
+    pub shard: u64,
+    /// Index of its first example in the stream.
+    pub first_index: u64,
+    /// Rows (examples).
+    pub rows: u64,
+    /// File size, bytes.
+    pub bytes: u64,
+    /// SHA-256 of the file, hex.
+    pub sha256: String,
+}
+
+/// What is kept beside a finished shard: its entry and its label distribution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FinishedShard {
+    /// The manifest entry.
+    pub entry: ShardEntry,
+    /// Its examples' distribution.
+    pub stats: Distribution,
+}
+
+/// The generator that made a dataset.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GeneratorInfo {
+    /// `ipt-gen`.
+    pub name: String,
+    /// Crate version.
+    pub version: String,
+    /// Git commit it was built from (`unknown` outside a checkout).
+    pub git: String,
+}
+
+impl GeneratorInfo {
+    /// This build.
+    pub fn current() -> GeneratorInfo {
+        GeneratorInfo {
+            name: "ipt-gen".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            git: env!("IPT_GIT_HASH").into(),
+        }
+    }
+}
+
+/// One (split, task) stream of the manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamEntry {
+    /// Split.
+    pub split: Split,
+    /// Task.
+    pub task: Task,
+    /// Examples.
+    pub count: u64,
+    /// Seed of its scenes and sampling.
+    pub seed: u64,
+}
+
+/// `manifest.json`: everything needed to check and reproduce the dataset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Always `ipt-dataset`.
+    pub format: String,
+    /// Record schema version (`ipt_schema::SCHEMA_VERSION`).
+    pub schema_version: u32,
+    /// The generator.
+    pub generator: GeneratorInfo,
+    /// The configuration.
+    pub config: DatasetConfig,
+    /// Total examples.
+    pub examples: u64,
+    /// The streams.
+    pub streams: Vec<StreamEntry>,
+    /// Every shard, in layout order.
+    pub shards: Vec<ShardEntry>,
+}
+
+/// Split -> task -> distribution (`stats.json`).
+pub type Stats = BTreeMap<Split, BTreeMap<Task, Distribution>>;
+
+/// A dataset folder.
+#[derive(Debug, Clone)]
+pub struct DatasetDir {
+    root: PathBuf,
+}
+
+/// SHA-256 of a file, hex.
+pub fn sha256_of(path: &Path) -> Result<String> {
+    let mut file = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_slice(&bytes).with_context(|| format!("{} is not valid", path.display()))
+}
+
+fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let mut bytes = serde_json::to_vec_pretty(value).context("cannot serialise JSON")?;
+    bytes.push(b'\n');
+    write_atomic(path, &bytes)
+}
+
+impl DatasetDir {
+    /// The dataset folder at `root` (not created yet).
+    pub fn new(root: &Path) -> DatasetDir {
+        DatasetDir { root: root.to_path_buf() }
+    }
+
+    /// The folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn state(&self) -> PathBuf {
+        self.root.join(STATE_DIR)
+    }
+
+    /// Takes worker `index` of `workers`'s lock; a second process with the same worker slot
+    /// is refused. The lock lasts as long as the returned file is open.
+    pub fn lock(&self, workers: u64, index: u64) -> Result<File> {
+        std::fs::create_dir_all(self.state())
+            .with_context(|| format!("cannot create folder {}", self.state().display()))?;
+        let path = self.state().join(format!("lock-worker-{index}-of-{workers}"));
+        let file = File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) => bail!(
+                "another ipt-gen process is already writing {} into {} (lock {}); wait for it or stop it",
+                if workers == 1 { "this dataset".to_string() } else { format!("worker {index} of {workers}") },
+                self.root.display(),
+                path.display()
+            ),
+            Err(std::fs::TryLockError::Error(e)) => Err(e).with_context(|| format!("cannot lock {}", path.display())),
+        }
+    }
+
+    /// Records `config` as this folder's config, or checks it equals the recorded one.
+    pub fn claim(&self, config: &DatasetConfig) -> Result<()> {
+        let path = self.state().join("config.json");
+        if path.exists() {
+            let existing: DatasetConfig = read_json(&path)?;
+            if let Some(difference) = config.difference(&existing) {
+                bail!(
+                    "{} holds a dataset made with another configuration ({difference} in this run vs the folder); \
+                     use another --out, or delete the folder to start over",
+                    self.root.display()
+                );
+            }
+            return Ok(());
+        }
+        write_json(&path, config)
+    }
+
+    /// The config this folder was started with.
+    pub fn config(&self) -> Result<DatasetConfig> {
+        let path = self.state().join("config.json");
+        if !path.exists() {
+            bail!("{} is not a dataset folder made by ipt-gen (no {})", self.root.display(), path.display());
+        }
+        read_json(&path)
+    }
+
+    fn record_path(&self, unit: &Unit) -> PathBuf {
+        self.state().join("shards").join(format!("{}-{}-{:05}.json", unit.stream.split, unit.stream.task, unit.shard))
+    }
+
+    /// The shard's final path.
+    pub fn shard_path(&self, unit: &Unit) -> PathBuf {
+        self.root.join(unit.path())
+    }
+
+    /// Where the shard is written until it is complete.
+    pub fn temp_path(&self, unit: &Unit) -> PathBuf {
+        let path = self.shard_path(unit);
+        let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        path.with_file_name(format!(".{name}.partial"))
+    }
+
+    /// The finished shard of `unit`, if its file is complete (its size matches the record).
+    pub fn finished(&self, unit: &Unit) -> Option<FinishedShard> {
+        let finished: FinishedShard = read_json(&self.record_path(unit)).ok()?;
+        let size = std::fs::metadata(self.shard_path(unit)).ok()?.len();
+        (size == finished.entry.bytes && finished.entry.rows == unit.rows()).then_some(finished)
+    }
+
+    /// Removes what a killed run left of `unit`: a partial file, or a shard without a record.
+    pub fn discard_partial(&self, unit: &Unit) -> Result<()> {
+        for path in [self.temp_path(unit), self.shard_path(unit)] {
+            if path.exists() {
+                std::fs::remove_file(&path).with_context(|| format!("cannot remove {}", path.display()))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves the complete temporary file of `unit` into place and records it.
+    pub fn commit(&self, unit: &Unit, stats: Distribution) -> Result<FinishedShard> {
+        let temp = self.temp_path(unit);
+        let bytes = std::fs::metadata(&temp).with_context(|| format!("cannot read {}", temp.display()))?.len();
+        let entry = ShardEntry {
+            path: unit.path(),
+            split: unit.stream.split,
+            task: unit.stream.task,
+            shard: unit.shard,
+            first_index: unit.start,
+            rows: unit.rows(),
+            bytes,
+            sha256: sha256_of(&temp)?,
+        };
+        let path = self.shard_path(unit);
+        std::fs::rename(&temp, &path)
+            .with_context(|| format!("cannot rename {} to {}", temp.display(), path.display()))?;
+        let finished = FinishedShard { entry, stats };
+        write_json(&self.record_path(unit), &finished)?;
+        Ok(finished)
+    }
+
+    /// Copies a finished shard (file and record) from another dataset folder into this one.
+    pub fn adopt(&self, from: &DatasetDir, unit: &Unit) -> Result<()> {
+        let source = from.shard_path(unit);
+        let temp = self.temp_path(unit);
+        if let Some(parent) = temp.parent() {
+            std::fs::create_dir_all(parent).with_context(|| format!("cannot create folder {}", parent.display()))?;
+        }
+        std::fs::copy(&source, &temp)
+            .with_context(|| format!("cannot copy {} to {}", source.display(), temp.display()))?;
+        let finished = from.finished(unit).with_context(|| format!("{} is not finished", source.display()))?;
+        let committed = self.commit(unit, finished.stats)?;
+        if committed.entry != finished.entry {
+            bail!("{}: the copy differs from the original (checksum)", source.display());
+        }
+        Ok(())
+    }
+
+    /// Writes `manifest.json`, `stats.json` and the dataset card once every shard of the
+    /// config is finished; names the missing shards otherwise.
+    pub fn finalize(&self, config: &DatasetConfig) -> Result<Manifest> {
+        let mut shards = Vec::new();
+        let mut missing = Vec::new();
+        let mut stats = Stats::new();
+        for unit in units(config) {
+            match self.finished(&unit) {
+                Some(finished) => {
+                    stats
+                        .entry(unit.stream.split)
+                        .or_default()
+                        .entry(unit.stream.task)
+                        .or_default()
+                        .merge(&finished.stats);
+                    shards.push(finished.entry);
+                }
+                None => missing.push(unit.path()),
+            }
+        }
+        if !missing.is_empty() {
+            bail!(
+                "{} of {} shards are not finished yet (first: {}); run the remaining workers (or re-run the command) first",
+                missing.len(),
+                missing.len() + shards.len(),
+                missing[0]
+            );
+        }
+        let manifest = Manifest {
+            format: "ipt-dataset".into(),
+            schema_version: ipt_schema::SCHEMA_VERSION,
+            generator: GeneratorInfo::current(),
+            config: config.clone(),
+            examples: shards.iter().map(|s| s.rows).sum(),
+            streams: streams(config)
+                .iter()
+                .map(|s| StreamEntry { split: s.split, task: s.task, count: s.count, seed: s.seed })
+                .collect(),
+            shards,
+        };
+        write_json(&self.root.join("stats.json"), &stats)?;
+        write_atomic(&self.root.join("README.md"), super::card::card(&manifest, &stats).as_bytes())?;
+        write_json(&self.root.join("manifest.json"), &manifest)?;
+        Ok(manifest)
+    }
+
+    /// Reads `manifest.json`.
+    pub fn manifest(&self) -> Result<Manifest> {
+        read_json(&self.root.join("manifest.json"))
+    }
+}

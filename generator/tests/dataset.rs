@@ -1,0 +1,298 @@
+//! `ipt-gen generate`, `merge` and `validate` as a user runs them: an interrupted run
+//! resumes to the same dataset, two workers plus merge equal one process, validation finds
+//! damaged shards and wrong labels, and Python tools load the result.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use ipt_schema::{ShardWriter, read_records};
+
+/// A small dataset: two tasks (Path Tracing's calibration would add 20 s per process), a
+/// benchmark split, four-row shards.
+const ARGS: [&str; 14] = [
+    "--tasks",
+    "pet,mvc",
+    "--count",
+    "20",
+    "--resolution",
+    "64",
+    "--benchmark",
+    "pet=4",
+    "--shard-rows",
+    "4",
+    "--seed",
+    "3",
+    "--splits",
+    "0.8,0.1,0.1",
+];
+
+fn ipt_gen(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ipt-gen")).args(args).output().expect("ipt-gen runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn generate(out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["generate", "--out", out.to_str().unwrap()];
+    args.extend(ARGS);
+    args.extend(extra);
+    ipt_gen(&args)
+}
+
+/// The uninterrupted single-process dataset, made once.
+fn reference() -> &'static Path {
+    static DIR: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    &DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("reference");
+        let result = generate(&out, &[]);
+        assert!(result.status.success(), "{}", text(&result.stderr));
+        (dir, out)
+    })
+    .1
+}
+
+/// Every file of a dataset (path relative to the folder, bytes), state folder excluded.
+fn files(root: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut found = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let relative = path.strip_prefix(root).unwrap().to_string_lossy().to_string();
+            if relative.starts_with(".ipt-gen") {
+                continue;
+            }
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                found.push((relative, std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+fn assert_same_dataset(a: &Path, b: &Path) {
+    let (a, b) = (files(a), files(b));
+    let names = |f: &[(String, Vec<u8>)]| f.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&a), names(&b));
+    for ((name, x), (_, y)) in a.iter().zip(&b) {
+        assert!(x == y, "{name} differs");
+    }
+}
+
+#[test]
+fn a_killed_run_resumes_to_the_uninterrupted_dataset() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("resumed");
+    let mut args = vec!["generate".to_string(), "--out".into(), out.to_string_lossy().to_string()];
+    args.extend(ARGS.iter().map(|a| a.to_string()));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ipt-gen"))
+        .args(&args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it (SIGKILL) once two shards are finished, in the middle of the third.
+    let records = out.join(".ipt-gen/shards");
+    let start = Instant::now();
+    loop {
+        let finished = std::fs::read_dir(&records).map(|d| d.count()).unwrap_or(0);
+        if finished >= 2 {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(300), "no shard finished in 5 minutes");
+        assert!(child.try_wait().unwrap().is_none(), "the run ended before it could be killed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!out.join("manifest.json").exists(), "the killed run should not have finished");
+    let resumed = generate(&out, &[]);
+    assert!(resumed.status.success(), "{}", text(&resumed.stderr));
+    assert!(text(&resumed.stderr).contains("resuming"), "{}", text(&resumed.stderr));
+    assert_same_dataset(reference(), &out);
+    // Nothing partial is left behind.
+    assert!(files(&out).iter().all(|(name, _)| !name.contains(".partial")));
+}
+
+#[test]
+fn two_workers_and_merge_equal_one_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let workers: Vec<PathBuf> = (0..2).map(|i| dir.path().join(format!("worker{i}"))).collect();
+    for (i, worker) in workers.iter().enumerate() {
+        let index = i.to_string();
+        let result = generate(worker, &["--num-workers", "2", "--worker-index", &index]);
+        assert!(result.status.success(), "{}", text(&result.stderr));
+        assert!(text(&result.stdout).contains("ipt-gen merge"), "{}", text(&result.stdout));
+    }
+    // One worker alone cannot be merged.
+    let merged = dir.path().join("merged");
+    let early = ipt_gen(&["merge", "--out", merged.to_str().unwrap(), workers[0].to_str().unwrap()]);
+    assert!(!early.status.success());
+    assert!(text(&early.stderr).contains("not finished"), "{}", text(&early.stderr));
+    let result = ipt_gen(&[
+        "merge",
+        "--out",
+        merged.to_str().unwrap(),
+        workers[0].to_str().unwrap(),
+        workers[1].to_str().unwrap(),
+    ]);
+    assert!(result.status.success(), "{}", text(&result.stderr));
+    assert_same_dataset(reference(), &merged);
+}
+
+#[test]
+fn a_second_process_into_the_same_folder_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("busy");
+    let lock_dir = out.join(".ipt-gen");
+    std::fs::create_dir_all(&lock_dir).unwrap();
+    let lock = std::fs::File::create(lock_dir.join("lock-worker-0-of-1")).unwrap();
+    lock.lock().unwrap();
+    let result = generate(&out, &[]);
+    assert!(!result.status.success());
+    assert!(text(&result.stderr).contains("another ipt-gen process"), "{}", text(&result.stderr));
+}
+
+/// A copy of the reference dataset to damage.
+fn copy_of_reference(dir: &Path) -> PathBuf {
+    let copy = dir.join("copy");
+    for (name, bytes) in files(reference()) {
+        let path = copy.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+    copy
+}
+
+fn validate(dir: &Path) -> (bool, String) {
+    let result = ipt_gen(&["validate", dir.to_str().unwrap()]);
+    (result.status.success(), text(&result.stdout) + &text(&result.stderr))
+}
+
+#[test]
+fn validate_passes_a_good_dataset_and_names_bad_shards_and_rows() {
+    let (ok, report) = validate(reference());
+    assert!(ok, "{report}");
+    assert!(report.contains("0 problem(s)"), "{report}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let copy = copy_of_reference(dir.path());
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(copy.join("manifest.json")).unwrap()).unwrap();
+    let shard = |i: usize| manifest["shards"][i]["path"].as_str().unwrap().to_string();
+
+    // A truncated shard.
+    let truncated = copy.join(shard(0));
+    let bytes = std::fs::read(&truncated).unwrap();
+    std::fs::write(&truncated, &bytes[..bytes.len() * 2 / 3]).unwrap();
+    // A flipped byte in another (inside an image: the file still parses).
+    let flipped = copy.join(shard(1));
+    let mut bytes = std::fs::read(&flipped).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x55;
+    std::fs::write(&flipped, &bytes).unwrap();
+    // A wrong label in a third, rewritten as a valid shard with an updated manifest, so
+    // only the label check can find it.
+    let relabelled = copy.join(shard(2));
+    let mut records = read_records(&relabelled).unwrap();
+    let wrong = if records[1].answer == "A" { "B" } else { "A" };
+    records[1].answer = wrong.to_string();
+    let mut writer = ShardWriter::create(&relabelled, 32).unwrap();
+    writer.write(&records).unwrap();
+    writer.finish().unwrap();
+    let mut manifest = manifest.clone();
+    manifest["shards"][2]["bytes"] = std::fs::metadata(&relabelled).unwrap().len().into();
+    manifest["shards"][2]["sha256"] = ipt_gen::dataset::store::sha256_of(&relabelled).unwrap().into();
+    std::fs::write(copy.join("manifest.json"), serde_json::to_vec_pretty(&manifest).unwrap()).unwrap();
+
+    let (ok, report) = validate(&copy);
+    assert!(!ok, "{report}");
+    assert!(report.contains(&format!("{}: ", shard(0))) && report.contains("bytes, the manifest says"), "{report}");
+    assert!(report.contains(&format!("{}: checksum", shard(1))), "{report}");
+    let label_problem = format!("{}: row 1 ({}): answer is '{wrong}'", shard(2), records[1].id);
+    assert!(report.contains(&label_problem), "expected '{label_problem}' in:\n{report}");
+}
+
+/// The Python interpreter with `datasets`, `duckdb` and `pandas` (scripts/python-env makes
+/// it; `IPT_PYTHON` overrides).
+fn python() -> PathBuf {
+    if let Ok(path) = std::env::var("IPT_PYTHON") {
+        return PathBuf::from(path);
+    }
+    let home = std::env::var("HOME").expect("HOME is set");
+    let path = PathBuf::from(home).join(".cache/ipt-toolkit/python/bin/python");
+    assert!(path.exists(), "no Python environment at {}: run scripts/python-env (scripts/test does)", path.display());
+    path
+}
+
+fn run_python(script: &str, root: &Path) -> String {
+    let result = Command::new(python()).arg("-c").arg(script).arg(root).output().expect("python runs");
+    assert!(result.status.success(), "{}\n{}", text(&result.stdout), text(&result.stderr));
+    text(&result.stdout)
+}
+
+#[test]
+fn hugging_face_datasets_loads_images_as_images_and_every_row() {
+    let script = r#"
+import json, sys
+from datasets import load_dataset
+from PIL import Image
+root = sys.argv[1]
+manifest = json.load(open(f"{root}/manifest.json"))
+expected = {}
+for stream in manifest["streams"]:
+    expected[stream["split"]] = expected.get(stream["split"], 0) + stream["count"]
+ds = load_dataset(root)
+assert {split: len(ds[split]) for split in ds} == expected, (dict(ds.num_rows), expected)
+for split in ds:
+    for row in ds[split]:
+        assert isinstance(row["imagination"], Image.Image), type(row["imagination"])
+        assert all(isinstance(image, Image.Image) for image in row["images"]), [type(i) for i in row["images"]]
+        assert row["imagination"].size == (row["cameras"][-1]["width"], row["cameras"][-1]["height"])
+pet = load_dataset(root, "pet")
+assert all(task == "pet" for split in pet for task in pet[split]["task"])
+print("ok", sum(expected.values()))
+"#;
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(reference().join("manifest.json")).unwrap()).unwrap();
+    let out = run_python(script, reference());
+    assert_eq!(out.trim(), format!("ok {}", manifest["examples"]));
+}
+
+#[test]
+fn duckdb_and_pandas_query_the_shards() {
+    let script = r#"
+import json, sys
+import duckdb, pandas
+root = sys.argv[1]
+counts = duckdb.sql(f"SELECT split, task, count(*) FROM '{root}/data/*/*.parquet' GROUP BY ALL ORDER BY ALL").fetchall()
+frame = pandas.read_parquet(f"{root}/data/train")
+assert set(frame["answer"]) <= set("ABCD")
+print(json.dumps([[s, t, n] for s, t, n in counts]), len(frame))
+"#;
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(reference().join("manifest.json")).unwrap()).unwrap();
+    let out = run_python(script, reference());
+    let (json, train_rows) = out.trim().rsplit_once(' ').unwrap();
+    let counts: Vec<(String, String, u64)> = serde_json::from_str(json).unwrap();
+    let mut expected: Vec<(String, String, u64)> = manifest["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (s["split"].as_str().unwrap().into(), s["task"].as_str().unwrap().into(), s["count"].as_u64().unwrap())
+        })
+        .collect();
+    expected.sort();
+    assert_eq!(counts, expected);
+    let train: u64 = expected.iter().filter(|e| e.0 == "train").map(|e| e.2).sum();
+    assert_eq!(train_rows.parse::<u64>().unwrap(), train);
+}
