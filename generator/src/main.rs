@@ -48,7 +48,26 @@ enum Command {
     Bench(commands::bench::BenchCommand),
 }
 
+/// Mesa's Vulkan loader prints "XDG_RUNTIME_DIR is invalid or not set" once per device probe
+/// on headless machines; a private runtime folder (mode 0700) silences it. Runs before any
+/// thread starts.
+fn ensure_runtime_dir() {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+    if std::env::var_os("XDG_RUNTIME_DIR").is_some() {
+        return;
+    }
+    let uid = std::fs::metadata("/proc/self").map(|m| m.uid()).unwrap_or(0);
+    let dir = std::env::temp_dir().join(format!("ipt-gen-runtime-{uid}"));
+    let usable = std::fs::DirBuilder::new().mode(0o700).create(&dir).is_ok()
+        || std::fs::metadata(&dir).is_ok_and(|m| m.is_dir() && m.uid() == uid);
+    if usable {
+        // SAFETY: called first thing in main, before any other thread exists.
+        unsafe { std::env::set_var("XDG_RUNTIME_DIR", &dir) };
+    }
+}
+
 fn main() -> ExitCode {
+    ensure_runtime_dir();
     let cli = Cli::parse();
     let sources = ipt_scenes::AssetSources { catalog_dirs: cli.catalog_dirs, template_dirs: cli.template_dirs };
     let result = match cli.command {

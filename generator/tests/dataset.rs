@@ -149,6 +149,31 @@ fn two_workers_and_merge_equal_one_process() {
 }
 
 #[test]
+fn workers_sharing_one_folder_merge_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let shared = dir.path().join("shared");
+    for index in ["1", "0"] {
+        let result = generate(&shared, &["--num-workers", "2", "--worker-index", index]);
+        assert!(result.status.success(), "{}", text(&result.stderr));
+    }
+    let result = ipt_gen(&["merge", "--out", shared.to_str().unwrap()]);
+    assert!(result.status.success(), "{}", text(&result.stderr));
+    assert_same_dataset(reference(), &shared);
+}
+
+#[test]
+fn another_config_into_an_existing_dataset_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = copy_of_reference(dir.path());
+    std::fs::create_dir_all(copy.join(".ipt-gen")).unwrap();
+    std::fs::copy(reference().join(".ipt-gen/config.json"), copy.join(".ipt-gen/config.json")).unwrap();
+    let result = generate(&copy, &["--with-ids"]);
+    assert!(!result.status.success());
+    let message = text(&result.stderr);
+    assert!(message.contains("another configuration") && message.contains("with_ids: true vs false"), "{message}");
+}
+
+#[test]
 fn a_second_process_into_the_same_folder_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("busy");

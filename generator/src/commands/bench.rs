@@ -23,6 +23,9 @@ pub enum BenchCommand {
     /// Examples per second of task planning (one thread, scene build included) against
     /// rendering the same examples.
     Plans(PlansArgs),
+    /// Examples per second of `generate` (the whole pipeline) against rendering alone the
+    /// same kind of examples, with peak memory and memory growth over the run.
+    Generate(super::pipeline_bench::PipelineBenchArgs),
 }
 
 /// Arguments of `ipt-gen bench plans`.
@@ -79,6 +82,7 @@ pub fn run(sources: &AssetSources, command: &BenchCommand) -> Result<()> {
         BenchCommand::Scenes(args) => scenes(sources, args),
         BenchCommand::Render(args) => render(sources, args),
         BenchCommand::Plans(args) => plans(sources, args),
+        BenchCommand::Generate(args) => super::pipeline_bench::run(sources, args),
     }
 }
 
@@ -161,7 +165,7 @@ fn scenes(sources: &AssetSources, args: &ScenesArgs) -> Result<()> {
 }
 
 /// Resident memory of this process, MiB (Linux).
-fn resident_mib() -> f64 {
+pub fn resident_mib() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let kib = status
         .lines()

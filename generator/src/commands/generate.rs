@@ -180,9 +180,10 @@ pub fn run(sources: &AssetSources, args: &GenerateArgs) -> Result<()> {
     }
     let seconds = start.elapsed().as_secs_f64();
     println!(
-        "made {remaining} examples{worker} in {seconds:.0} s ({:.2} examples/s), {} shards",
+        "made {remaining} examples{worker} in {seconds:.0} s ({:.2} examples/s), {} shard{}",
         remaining as f64 / seconds.max(1e-9),
-        todo.len()
+        todo.len(),
+        if todo.len() == 1 { "" } else { "s" }
     );
     if args.num_workers > 1 {
         println!(

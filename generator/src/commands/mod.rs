@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod generate;
 pub mod merge;
+pub mod pipeline_bench;
 pub mod preview;
 pub mod render;
 pub mod sample;

@@ -1,0 +1,137 @@
+//! `ipt-gen bench generate`: the dataset pipeline's rate against rendering alone, in one
+//! run. First a sample of the dataset's examples is planned (not timed) and rendered (timed,
+//! nothing else running): the render-only rate. Then the whole dataset is generated as
+//! `ipt-gen generate` would, while a thread samples resident memory.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use ipt_scenes::AssetSources;
+use rayon::prelude::*;
+
+use super::bench::resident_mib;
+use super::load_assets;
+use crate::dataset::config::DatasetConfig;
+use crate::dataset::layout::{Split, units};
+use crate::dataset::pipeline::{Generator, generate};
+use crate::dataset::store::DatasetDir;
+use crate::render::bevy_backend::{BevyRenderer, RendererOptions};
+use crate::render::{Outputs, Renderer};
+use crate::tasks::render::render_plan;
+
+/// Arguments of `ipt-gen bench generate`.
+#[derive(Debug, Args)]
+pub struct PipelineBenchArgs {
+    /// Examples (all three tasks in equal shares, default splits, no benchmark split).
+    #[arg(long, default_value_t = 1000)]
+    pub count: u64,
+    /// Image width and height.
+    #[arg(long, default_value_t = 256)]
+    pub resolution: u32,
+    /// Examples rendered alone first, the same number from each task.
+    #[arg(long, default_value_t = 300)]
+    pub render_sample: u64,
+    /// Where the dataset is written (must not exist).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Graphics adapter (part of its name).
+    #[arg(long, value_name = "NAME")]
+    pub adapter: Option<String>,
+}
+
+/// Resident memory sampled every half second: (seconds since start, MiB).
+fn sample_memory(stop: Arc<AtomicBool>) -> std::thread::JoinHandle<Vec<(f64, f64)>> {
+    std::thread::spawn(move || {
+        let start = Instant::now();
+        let mut samples = Vec::new();
+        while !stop.load(Ordering::Relaxed) {
+            samples.push((start.elapsed().as_secs_f64(), resident_mib()));
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        samples
+    })
+}
+
+/// Peak memory in the first and the last tenth of a run.
+fn tenths(samples: &[(f64, f64)]) -> (f64, f64, f64) {
+    let end = samples.last().map_or(0.0, |s| s.0);
+    let peak =
+        |from: f64, to: f64| samples.iter().filter(|s| s.0 >= from && s.0 <= to).map(|s| s.1).fold(0.0, f64::max);
+    (peak(0.0, 0.1 * end), peak(0.9 * end, end), peak(0.0, end))
+}
+
+/// Runs `ipt-gen bench generate`.
+pub fn run(sources: &AssetSources, args: &PipelineBenchArgs) -> Result<()> {
+    if args.out.exists() {
+        bail!("{} exists; give a new folder", args.out.display());
+    }
+    let config = DatasetConfig {
+        count: args.count,
+        resolution: args.resolution,
+        benchmark: Default::default(),
+        template_dirs: sources.template_dirs.clone(),
+        catalog_dirs: sources.catalog_dirs.clone(),
+        ..DatasetConfig::default()
+    };
+    config.check()?;
+    let assets = load_assets(sources)?;
+    let generator = Generator::new(&assets, &config)?;
+    let all = units(&config);
+    generator.prepare(&all);
+    let mut renderer = BevyRenderer::new(&RendererOptions { adapter: args.adapter.clone() })?;
+    println!("adapter: {}", renderer.adapter());
+
+    // Render-only: the first examples of each task's training stream.
+    let streams: Vec<_> =
+        all.iter().filter(|u| u.shard == 0 && u.stream.split == Split::Train).map(|u| u.stream).collect();
+    let per_task = args.render_sample.div_ceil(streams.len().max(1) as u64);
+    let jobs: Vec<_> = streams.iter().flat_map(|s| (0..per_task.min(s.count)).map(move |i| (*s, i))).collect();
+    let planned: Vec<_> = jobs.par_iter().map(|(s, i)| generator.plan(s, *i)).collect::<Result<_>>()?;
+    let outputs = Outputs { rgb: true, ids: false, depth: false };
+    let start = Instant::now();
+    for example in &planned {
+        renderer.load_scene(&example.scene)?;
+        render_plan(&mut renderer, &example.plan, outputs)?;
+    }
+    let render_rate = planned.len() as f64 / start.elapsed().as_secs_f64();
+
+    // The whole pipeline.
+    let dir = DatasetDir::new(&args.out);
+    let _lock = dir.lock(1, 0)?;
+    dir.claim(&config)?;
+    let total: u64 = all.iter().map(|u| u.rows()).sum();
+    let progress = ProgressBar::new(total).with_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} examples · {per_sec} · eta {eta} · {msg}")
+            .expect("valid template"),
+    );
+    let stop = Arc::new(AtomicBool::new(false));
+    let memory = sample_memory(stop.clone());
+    let start = Instant::now();
+    generate(&generator, &dir, &all, &mut renderer, &progress)?;
+    let seconds = start.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    progress.finish_and_clear();
+    let manifest = dir.finalize(&config)?;
+    let (first, last, peak) = tenths(&memory.join().unwrap_or_default());
+    let rate = total as f64 / seconds;
+    let bytes: u64 = manifest.shards.iter().map(|s| s.bytes).sum();
+    println!(
+        "| resolution | examples | time | pipeline examples/s | render-only examples/s ({} examples) | pipeline / render-only | dataset size | peak memory | memory, first -> last tenth |",
+        planned.len()
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "| {} px | {total} | {:.1} min | {rate:.2} | {render_rate:.2} | {:.2} | {:.2} GB | {peak:.0} MiB | {first:.0} -> {last:.0} MiB ({:+.1} %) |",
+        args.resolution,
+        seconds / 60.0,
+        rate / render_rate,
+        bytes as f64 / 1e9,
+        100.0 * (last - first) / first.max(1.0)
+    );
+    Ok(())
+}
