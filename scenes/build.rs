@@ -5,7 +5,10 @@ use std::fmt::Write;
 use std::path::Path;
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // Read at run time: the build script's binary is shared between checkouts that share a
+    // target folder (CI's cache), so a path fixed when it was compiled may be another clone's.
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let root = Path::new(&manifest_dir);
     let mut code = String::new();
     for (constant, folder) in [("CATALOG", "catalog"), ("TEMPLATES", "templates")] {
         let dir = root.join(folder);
