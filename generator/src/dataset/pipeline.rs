@@ -172,11 +172,7 @@ fn write(
     for item in rendered {
         let record = record(&item.unit.stream, item.index, &item.planned.plan, &item.rendered, generator.extras())?;
         if open.as_ref().map(|o| o.unit) != Some(item.unit) {
-            let temp = dir.temp_path(&item.unit);
-            if let Some(parent) = temp.parent() {
-                std::fs::create_dir_all(parent)
-                    .with_context(|| format!("cannot create folder {}", parent.display()))?;
-            }
+            let temp = dir.prepare_temp(&item.unit)?;
             let writer = ShardWriter::create(&temp, row_group)?;
             open = Some(OpenShard { unit: item.unit, writer, pending: Vec::new(), stats: Distribution::default() });
         }

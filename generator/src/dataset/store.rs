@@ -210,6 +210,15 @@ impl DatasetDir {
         path.with_file_name(format!(".{name}.partial"))
     }
 
+    /// [`DatasetDir::temp_path`] of `unit`, with its folder created.
+    pub fn prepare_temp(&self, unit: &Unit) -> Result<PathBuf> {
+        let temp = self.temp_path(unit);
+        if let Some(parent) = temp.parent() {
+            std::fs::create_dir_all(parent).with_context(|| format!("cannot create folder {}", parent.display()))?;
+        }
+        Ok(temp)
+    }
+
     /// The finished shard of `unit`, if its file is complete (its size matches the record).
     pub fn finished(&self, unit: &Unit) -> Option<FinishedShard> {
         let finished: FinishedShard = read_json(&self.record_path(unit)).ok()?;
@@ -252,10 +261,7 @@ impl DatasetDir {
     /// Copies a finished shard (file and record) from another dataset folder into this one.
     pub fn adopt(&self, from: &DatasetDir, unit: &Unit) -> Result<()> {
         let source = from.shard_path(unit);
-        let temp = self.temp_path(unit);
-        if let Some(parent) = temp.parent() {
-            std::fs::create_dir_all(parent).with_context(|| format!("cannot create folder {}", parent.display()))?;
-        }
+        let temp = self.prepare_temp(unit)?;
         std::fs::copy(&source, &temp)
             .with_context(|| format!("cannot copy {} to {}", source.display(), temp.display()))?;
         let finished = from.finished(unit).with_context(|| format!("{} is not finished", source.display()))?;
