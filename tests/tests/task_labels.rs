@@ -430,7 +430,6 @@ fn pt_options_alone_do_not_give_the_answer_away() {
 }
 
 #[test]
-#[ignore = "not met yet: two rare categories (floor lamp, washing machine) fall just outside 1.5 (issue 4 note)"]
 fn pt_categories_are_answers_as_often_as_distractors() {
     let plans = &checked(Task::Pt).plans;
     // Each category's rate as the answer vs as a distractor (per option slot).

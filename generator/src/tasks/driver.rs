@@ -37,20 +37,32 @@ pub fn scene_seed(seed: u64, task: Task, index: u64, attempt: u32) -> u64 {
     (z ^ (z >> 31)) >> 16
 }
 
-/// The furniture categories of the loaded templates (placed on the floor or a wall, not on
-/// other objects): (category, readable name). Path Tracing draws its last distractors here.
-pub fn furniture(assets: &Assets) -> Vec<(String, String)> {
+/// The furniture categories template `name` places (on the floor or a wall, not on other
+/// objects): (category, readable name).
+fn template_furniture(assets: &Assets, name: &str) -> BTreeSet<(String, String)> {
     let mut found = BTreeSet::new();
-    for name in assets.template_names() {
-        let Ok(template) = assets.template(&name) else { continue };
-        for slot in &template.rooms {
-            let groups = slot.room.groups.iter().filter(|g| !matches!(g.rule, Rule::On { .. }));
-            for category in groups.flat_map(|g| g.categories()).filter_map(|c| assets.catalog.get(c)) {
-                found.insert((category.name.clone(), category.display.clone()));
-            }
+    let Ok(template) = assets.template(name) else { return found };
+    for slot in &template.rooms {
+        let groups = slot.room.groups.iter().filter(|g| !matches!(g.rule, Rule::On { .. }));
+        for category in groups.flat_map(|g| g.categories()).filter_map(|c| assets.catalog.get(c)) {
+            found.insert((category.name.clone(), category.display.clone()));
         }
     }
-    found.into_iter().collect()
+    found
+}
+
+/// The furniture categories of the loaded templates: (category, readable name). Path Tracing
+/// draws its last distractors here.
+pub fn furniture(assets: &Assets) -> Vec<(String, String)> {
+    let names = assets.template_names();
+    names.iter().flat_map(|name| template_furniture(assets, name)).collect::<BTreeSet<_>>().into_iter().collect()
+}
+
+/// Per template, the categories Path Tracing examples take turns to ask about: its furniture.
+pub fn pt_answers(assets: &Assets) -> BTreeMap<String, Vec<String>> {
+    let names = assets.template_names();
+    let answers = |name: &String| template_furniture(assets, name).into_iter().map(|(category, _)| category).collect();
+    names.iter().map(|name| (name.clone(), answers(name))).collect()
 }
 
 /// For each category, the share of room templates that place it: potted plants stand in
@@ -83,14 +95,15 @@ pub struct Planner<'a> {
     assets: &'a Assets,
     settings: TaskSettings,
     priors: Priors,
-    /// `priors` with Path Tracing's calibrated weights, made on first use.
+    /// `priors` with Path Tracing's calibrated distractor weights, made on first use.
     pt_priors: OnceLock<Priors>,
 }
 
 impl<'a> Planner<'a> {
     /// A planner over every template in `assets`.
     pub fn new(assets: &'a Assets, settings: TaskSettings) -> Planner<'a> {
-        let priors = Priors { furniture: furniture(assets), prevalence: prevalence(assets), ..Priors::NONE };
+        let pt = pt::PtBalance { answers: pt_answers(assets), ..pt::PtBalance::NONE };
+        let priors = Priors { furniture: furniture(assets), prevalence: prevalence(assets), pt };
         Planner { assets, settings, priors, pt_priors: OnceLock::new() }
     }
 
@@ -99,9 +112,9 @@ impl<'a> Planner<'a> {
         self.settings
     }
 
-    /// The priors `task` is planned with; for Path Tracing this calibrates its answer and
-    /// distractor weights over [`CALIBRATION_SCENES`] scenes per template the first time
-    /// (about 20 s on 2 cores for the 8 built-in templates).
+    /// The priors `task` is planned with; for Path Tracing this calibrates its distractor
+    /// weights over [`CALIBRATION_SCENES`] examples per template the first time (about 20 s
+    /// on 2 cores for the 8 built-in templates).
     pub fn priors(&self, task: Task) -> &Priors {
         if task != Task::Pt {
             return &self.priors;
@@ -118,7 +131,8 @@ impl<'a> Planner<'a> {
                         .map(|(_, sample)| sample)
                 })
                 .collect();
-            Priors { pt_weights: pt::calibrate(&samples), ..self.priors.clone() }
+            let pt = pt::PtBalance { distractor_weights: pt::calibrate(&samples), ..self.priors.pt.clone() };
+            Priors { pt, ..self.priors.clone() }
         })
     }
 

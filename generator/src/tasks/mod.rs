@@ -282,8 +282,8 @@ pub struct Priors {
     pub furniture: Vec<(String, String)>,
     /// Share of room templates placing each category (see [`driver::prevalence`]).
     pub prevalence: BTreeMap<String, f32>,
-    /// Path Tracing's answer and distractor weights per category (see [`pt::calibrate`]).
-    pub pt_weights: pt::PtWeights,
+    /// Path Tracing's asked categories and distractor weights (see [`pt::PtBalance`]).
+    pub pt: pt::PtBalance,
 }
 
 /// No knowledge, for a context made outside a [`driver::Planner`].
@@ -291,11 +291,7 @@ static NO_PRIORS: Priors = Priors::NONE;
 
 impl Priors {
     /// No knowledge: every category weighs the same.
-    pub const NONE: Priors = Priors {
-        furniture: Vec::new(),
-        prevalence: BTreeMap::new(),
-        pt_weights: pt::PtWeights { answer: BTreeMap::new(), distractor: BTreeMap::new() },
-    };
+    pub const NONE: Priors = Priors { furniture: Vec::new(), prevalence: BTreeMap::new(), pt: pt::PtBalance::NONE };
 }
 
 impl<'a> SceneContext<'a> {

@@ -6,11 +6,14 @@
 //! objects on tables are too rarely visible to be answers as often as distractors).
 //! Distractors are categories not visible in that side view: first those of objects on the
 //! opposite side of the path, then other categories of the scene, then the furniture
-//! categories of the loaded templates. Answers and distractors are drawn with per-category
-//! weights calibrated over the loaded templates ([`calibrate`]): every category is the answer
-//! about equally often and a distractor about three times as often as it is the answer, so
-//! the options alone do not give the answer away (the anti-shortcut rule; measured by the
-//! balance tests).
+//! categories of the loaded templates.
+//!
+//! The anti-shortcut rule (options alone must not give the answer away) is met by design:
+//! each template's examples take turns to ask about each of its furniture categories (the
+//! search looks for a path beside an object of the example's category), so answers are
+//! balanced by construction; distractors are drawn with per-category weights calibrated over
+//! the loaded templates ([`calibrate`]) so that every category is a distractor about three
+//! times as often as it is the answer.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -42,8 +45,12 @@ const SWEEP_OFFSETS: [f32; 3] = [-0.5, 0.0, 0.5];
 const WAYPOINT_GRID: f32 = 0.5;
 /// Waypoint pairs tried per example.
 const PATH_TRIES: usize = 80;
-/// Paths tried per example once a pair matches the bin.
+/// Side-view sweeps tried per example (on paths that pass an object of the asked category).
 const PATHS_PER_EXAMPLE: usize = 12;
+/// Paths sampled per example while looking for ones that pass an object of the category.
+const PATH_SAMPLES: usize = 60;
+/// The period of the variant, length bin and answer slot cycles (see [`plan`]).
+const CYCLE: u64 = 36;
 /// Objects further than this from M1 are not "at M1", metres.
 const NEAR_M1: f32 = 4.0;
 
@@ -190,7 +197,7 @@ fn lateral(point: Vec2, at: Vec2, heading: Vec2) -> f32 {
 }
 
 /// Plans PT example `index`: variant `index % 3`, length bin `(index / 3) % 3`, answer slot
-/// `(index / 9) % 4`.
+/// `(index / 9) % 4`, asked category from [`asked_category`].
 pub fn plan(context: &SceneContext<'_>, index: u64, rng: &mut TaskRng) -> Result<ExamplePlan, NoExample> {
     let variant = VARIANTS[(index % 3) as usize];
     let slot = ((index / 9) % 4) as usize;
@@ -215,7 +222,51 @@ impl Found {
     }
 }
 
-/// Finds a path of the index's length bin and a side view at its M1 showing an answer.
+/// Path Tracing's balance over the loaded templates (computed by the planner): the categories
+/// each template's examples ask about in turn, and the distractor weights calibrated for them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PtBalance {
+    /// Per template, the categories its examples take turns to ask about.
+    pub answers: BTreeMap<String, Vec<String>>,
+    /// Weight of a category when distractors are drawn (1 if absent; see [`calibrate`]).
+    pub distractor_weights: BTreeMap<String, f32>,
+}
+
+impl PtBalance {
+    /// No balance: any category the side view shows may be the answer, distractors unweighted.
+    pub const NONE: PtBalance = PtBalance { answers: BTreeMap::new(), distractor_weights: BTreeMap::new() };
+}
+
+/// The category example `index` asks about: its template's answer categories in turn, the
+/// turn shifted by one every [`CYCLE`] examples so that each category meets every variant,
+/// length bin and answer slot. `None` (any category the side view shows) when the template
+/// has no list or the context is relaxed (a last resort for a hard example).
+pub fn asked_category<'c>(context: &SceneContext<'c>, index: u64) -> Option<&'c str> {
+    let answers = context.priors.pt.answers.get(&context.scene.template)?;
+    if context.relaxed || answers.is_empty() {
+        return None;
+    }
+    Some(&answers[((index + index / CYCLE) % answers.len() as u64) as usize])
+}
+
+/// Which sides of a walker at M1 an object of `category` could be the answer on, by the
+/// geometric rules alone ([`check_answer`] without visibility): (left, right).
+fn sides_of(
+    context: &SceneContext<'_>,
+    midpoint: Vec2,
+    heading: Vec2,
+    category: &str,
+    rules: &PtRules,
+) -> (bool, bool) {
+    let candidates = context.scene.objects.iter().filter(|o| o.category == category && o.support.is_none());
+    let near = candidates.map(|o| floor(o.center())).filter(|at| (*at - midpoint).length() <= NEAR_M1);
+    near.map(|at| lateral(at, midpoint, heading)).fold((false, false), |(left, right), offset| {
+        (left || offset <= -rules.side_margin, right || offset >= rules.side_margin)
+    })
+}
+
+/// Finds a path of the index's length bin and a side view at its M1 showing an object of the
+/// asked category (any category when none is asked).
 fn search(context: &SceneContext<'_>, index: u64, rng: &mut TaskRng) -> Result<Found, NoExample> {
     let (mut bin_name, mut low, mut high) = LENGTH_BINS[((index / 3) % 3) as usize];
     if context.relaxed {
@@ -223,12 +274,33 @@ fn search(context: &SceneContext<'_>, index: u64, rng: &mut TaskRng) -> Result<F
         (low, high) = (LENGTH_BINS[0].1, f32::INFINITY);
     }
     let rules = if context.settings.strict { PtRules::STRICT } else { PtRules::SPEC };
-    for _ in 0..PATHS_PER_EXAMPLE {
+    let asked = asked_category(context, index);
+    if let Some(category) = asked
+        && !context.scene.objects.iter().any(|o| o.category == category && o.support.is_none())
+    {
+        return Err(NoExample(format!("no {category} in the scene to ask about")));
+    }
+    let mut sweeps = 0;
+    for _ in 0..PATH_SAMPLES {
         let Some(path) = sample_path(context, (low, high), rng) else {
             return Err(NoExample(format!("no walkable path of {bin_name}")));
         };
         let reversed = rng.random_bool(0.25);
-        let left = rng.random_bool(0.5);
+        let left = match asked {
+            None => rng.random_bool(0.5),
+            Some(category) => {
+                let heading = if reversed { -path.forward } else { path.forward };
+                match sides_of(context, path.midpoint, heading, category, &rules) {
+                    (true, true) => rng.random_bool(0.5),
+                    (left, right) if left || right => left,
+                    _ => continue,
+                }
+            }
+        };
+        if sweeps == PATHS_PER_EXAMPLE {
+            break;
+        }
+        sweeps += 1;
         let lens = Lens {
             eye_height: EYE_HEIGHTS[rng.random_range(0..EYE_HEIGHTS.len())],
             hfov: rng.random_range(75..=120) as f32,
@@ -237,18 +309,19 @@ fn search(context: &SceneContext<'_>, index: u64, rng: &mut TaskRng) -> Result<F
         if context.relaxed {
             bin_name = LENGTH_BINS.iter().find(|b| path.length < b.2).map_or(LENGTH_BINS[2].0, |b| b.0);
         }
-        if let Some(view) = side_view(context, &path, reversed, left, lens, &rules, rng) {
+        if let Some(view) = side_view(context, &path, reversed, left, lens, &rules, asked, rng) {
             return Ok(Found { bin_name, path, reversed, left, lens, view });
         }
     }
-    Err(NoExample(format!("no PT {bin_name} example with a visible object beside M1")))
+    let object = asked.unwrap_or("object");
+    Err(NoExample(format!("no PT {bin_name} example with a visible {object} beside M1")))
 }
 
-/// What [`calibrate`] needs of one searched example: the categories its side views could show
-/// as the answer, and its distractor pools.
+/// What [`calibrate`] needs of one searched example: its answer's category and its
+/// distractor pools.
 #[derive(Debug, Clone)]
 pub struct CalibrationSample {
-    answerable: Vec<String>,
+    answer: String,
     pools: DistractorPools,
 }
 
@@ -260,16 +333,7 @@ pub fn calibration_sample(
 ) -> Result<CalibrationSample, NoExample> {
     let found = search(context, index, rng)?;
     let pools = DistractorPools::of(context, &found);
-    Ok(CalibrationSample { answerable: found.view.answerable, pools })
-}
-
-/// Path Tracing's category weights, calibrated over a sample of searched examples.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct PtWeights {
-    /// Weight of a category when the answer is drawn among those a side view can show.
-    pub answer: BTreeMap<String, f32>,
-    /// Weight of a category when distractors are drawn.
-    pub distractor: BTreeMap<String, f32>,
+    Ok(CalibrationSample { answer: context.object(found.view.answer).category.clone(), pools })
 }
 
 /// Rounds of each calibration.
@@ -284,50 +348,31 @@ fn weight_of(weights: &BTreeMap<String, f32>, category: &str) -> f32 {
     weights.get(category).copied().unwrap_or(1.0)
 }
 
-/// Multiplies each weight by the square root of wanted / got (a damped fixed-point step).
-fn adjust(weights: &mut BTreeMap<String, f32>, got: &BTreeMap<String, f32>, wanted: impl Fn(&str) -> f32) {
-    for (category, &count) in got {
-        let weight = weights.entry(category.clone()).or_insert(1.0);
-        *weight = (*weight * ((wanted(category) + 0.5) / (count + 0.5)).sqrt()).clamp(WEIGHT_RANGE.0, WEIGHT_RANGE.1);
+/// Distractor weights under which every category is a distractor three times as often as it
+/// is the answer (each example has one answer and three distractors), over a sample of
+/// searched examples. Which distractors an example may draw does not depend on the weights,
+/// so each weight is adjusted, a damped step at a time, until the expected draws match.
+pub fn calibrate(samples: &[CalibrationSample]) -> BTreeMap<String, f32> {
+    let mut answers: BTreeMap<&str, f32> = BTreeMap::new();
+    for sample in samples {
+        *answers.entry(&sample.answer).or_default() += 1.0;
     }
-}
-
-/// Weights under which (1) every category is the answer about equally often, as far as the
-/// scenes allow, and (2) every category is a distractor three times as often as it is the
-/// answer (each example has one answer and three distractors), so options alone do not tell
-/// the answer. Which categories an example could answer does not depend on the weights, so a
-/// fixed sample of searched examples is enough: each weight is adjusted until the expected
-/// draws match.
-pub fn calibrate(samples: &[CalibrationSample]) -> PtWeights {
-    let mut weights = PtWeights::default();
-    // Expected answers per category: each answerable category's chance to be drawn.
-    let expected_answers = |weights: &BTreeMap<String, f32>| {
-        let mut answers: BTreeMap<String, f32> = BTreeMap::new();
-        for sample in samples {
-            let total: f32 = sample.answerable.iter().map(|c| weight_of(weights, c)).sum();
-            for category in &sample.answerable {
-                *answers.entry(category.clone()).or_default() += weight_of(weights, category) / total;
-            }
-        }
-        answers
-    };
-    for _ in 0..CALIBRATION_ROUNDS {
-        let answers = expected_answers(&weights.answer);
-        let even = samples.len() as f32 / answers.len().max(1) as f32;
-        adjust(&mut weights.answer, &answers, |_| even);
-    }
-    let answers = expected_answers(&weights.answer);
+    let mut weights: BTreeMap<String, f32> = BTreeMap::new();
     for _ in 0..CALIBRATION_ROUNDS {
         let mut drawn: BTreeMap<String, f32> = BTreeMap::new();
         for (i, sample) in samples.iter().enumerate() {
             for draw in 0..CALIBRATION_DRAWS {
                 let mut rng = TaskRng::seed_from_u64(i as u64 * CALIBRATION_DRAWS + draw);
-                for (category, ..) in sample.pools.draw(&weights.distractor, &mut rng) {
+                for (category, ..) in sample.pools.draw(&weights, &mut rng) {
                     *drawn.entry(category).or_default() += 1.0 / CALIBRATION_DRAWS as f32;
                 }
             }
         }
-        adjust(&mut weights.distractor, &drawn, |c| 3.0 * answers.get(c).copied().unwrap_or(0.0));
+        for (category, &count) in &drawn {
+            let wanted = 3.0 * answers.get(category.as_str()).copied().unwrap_or(0.0);
+            let weight = weights.entry(category.clone()).or_insert(1.0);
+            *weight = (*weight * ((wanted + 0.5) / (count + 0.5)).sqrt()).clamp(WEIGHT_RANGE.0, WEIGHT_RANGE.1);
+        }
     }
     weights
 }
@@ -338,8 +383,6 @@ struct SideView {
     answer: u32,
     coverage: f32,
     seen_categories: BTreeSet<String>,
-    /// The categories the sweep could show as the answer.
-    answerable: Vec<String>,
 }
 
 /// A random order in which heavier items tend to come first (weighted sampling without
@@ -401,8 +444,10 @@ pub fn check_answer(
     Ok(view.fraction(object.id))
 }
 
-/// Sweeps candidate side views at M1 and picks one for an answer category drawn uniformly
-/// among those the sweep can show; `None` if no object on the queried side is visible.
+/// Sweeps candidate side views at M1 and picks the one that best shows an object of the asked
+/// category (when none is asked: of a category drawn uniformly among those the sweep can
+/// show); `None` if there is no such object on the queried side.
+#[allow(clippy::too_many_arguments)]
 fn side_view(
     context: &SceneContext<'_>,
     path: &PathGeometry,
@@ -410,6 +455,7 @@ fn side_view(
     left: bool,
     lens: Lens,
     rules: &PtRules,
+    asked: Option<&str>,
     rng: &mut TaskRng,
 ) -> Option<SideView> {
     let heading = if reversed { -path.forward } else { path.forward };
@@ -433,6 +479,9 @@ fn side_view(
         let view = coverage(&context.caster, camera, SWEEP_COLUMNS);
         for &id in view.objects.keys() {
             let object = context.object(id);
+            if asked.is_some_and(|category| category != object.category) {
+                continue;
+            }
             let Ok(fraction) = check_answer(context, &view, object.id, &walker, rules) else { continue };
             let entry = best.entry(object.category.clone()).or_insert((0.0, i, id));
             if fraction > entry.0 {
@@ -440,20 +489,19 @@ fn side_view(
             }
         }
     }
-    // Confirm each at the label grid (casting only the rays near the object) before drawing,
-    // so that the draw's odds are exactly what calibration assumes.
+    // Confirm each at the label grid (casting only the rays near the object) before drawing.
     best.retain(|_, &mut (_, i, id)| {
         coverage_of(&context.caster, &candidates[i], LABEL_COLUMNS, &[context.object(id)])
             .visible(id, rules.min_coverage)
     });
-    let answerable: Vec<String> = best.keys().cloned().collect();
-    let weight = |c: &String| weight_of(&context.priors.pt_weights.answer, c);
-    let category = weighted_order(answerable.clone(), weight, rng).into_iter().next()?;
-    let (_, i, id) = best[&category];
+    if best.is_empty() {
+        return None;
+    }
+    let (_, i, id) = *best.values().nth(rng.random_range(0..best.len()))?;
     let view = coverage(&context.caster, &candidates[i], LABEL_COLUMNS);
     debug_assert!(check_answer(context, &view, id, &walker, rules).is_ok());
     let seen_categories = view.objects.keys().map(|&seen| context.object(seen).category.clone()).collect();
-    Some(SideView { camera: candidates[i], answer: id, coverage: view.fraction(id), seen_categories, answerable })
+    Some(SideView { camera: candidates[i], answer: id, coverage: view.fraction(id), seen_categories })
 }
 
 /// The categories an example may draw its distractors from, by preference: objects on the
@@ -520,7 +568,7 @@ const QUESTIONS: [&str; 5] = [
 ];
 
 fn build(context: &SceneContext<'_>, variant: &str, slot: usize, found: Found, rng: &mut TaskRng) -> ExamplePlan {
-    let picked = DistractorPools::of(context, &found).draw(&context.priors.pt_weights.distractor, rng);
+    let picked = DistractorPools::of(context, &found).draw(&context.priors.pt.distractor_weights, rng);
     let Found { bin_name, path, reversed, left, lens, view: found } = found;
     let path = &path;
     let heading = if reversed { -path.forward } else { path.forward };
