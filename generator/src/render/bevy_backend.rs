@@ -25,7 +25,7 @@ use bevy::ecs::world::World;
 use bevy::image::Image;
 use bevy::light::{
     CascadeShadowConfigBuilder, DirectionalLight, DirectionalLightShadowMap, GlobalAmbientLight, NotShadowCaster,
-    PointLight,
+    PointLight, ShadowFilteringMethod,
 };
 use bevy::math::{Quat, Vec3};
 use bevy::mesh::{Mesh, Mesh3d};
@@ -37,7 +37,7 @@ use bevy::render::gpu_readback::{Readback, ReadbackComplete};
 use bevy::render::render_resource::{PipelineCache, PollType, TextureFormat, TextureUsages};
 use bevy::render::renderer::{RenderAdapterInfo, RenderDevice};
 use bevy::render::settings::{RenderCreation, WgpuSettings};
-use bevy::render::view::Msaa;
+use bevy::render::view::{Msaa, NoIndirectDrawing};
 use bevy::shader::Shader;
 use bevy::window::{ExitCondition, WindowPlugin};
 use ipt_scenes::Scene;
@@ -508,6 +508,11 @@ impl BevyRenderer {
 }
 
 /// Spawns an inactive camera for images of `kind`; its target is set per view.
+///
+/// Two settings make a software rasteriser (lavapipe) much faster here, measured with
+/// `ipt-gen bench render` (docs/benchmarks.md): direct drawing (`NoIndirectDrawing`: GPU-side
+/// culling and instance building are compute passes that the CPU then runs for every view)
+/// and 2x2 hardware shadow filtering instead of the default Gaussian kernel.
 fn spawn_camera(world: &mut World, kind: Kind) -> Entity {
     let clear = match kind {
         Kind::Rgb => Color::srgb_u8(235, 235, 235),
@@ -517,11 +522,12 @@ fn spawn_camera(world: &mut World, kind: Kind) -> Entity {
         Camera3d::default(),
         Camera { is_active: false, clear_color: ClearColorConfig::Custom(clear), ..Default::default() },
         Msaa::Off,
+        NoIndirectDrawing,
         Transform::default(),
     ));
     match kind {
         Kind::Rgb => {
-            camera.insert(Tonemapping::TonyMcMapface);
+            camera.insert((Tonemapping::TonyMcMapface, ShadowFilteringMethod::Hardware2x2));
         }
         Kind::Ids => {
             camera.insert((Tonemapping::None, DebandDither::Disabled));
