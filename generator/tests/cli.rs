@@ -1,15 +1,10 @@
 //! The `ipt-gen` binary as a user runs it.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
-fn ipt_gen(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ipt-gen")).args(args).current_dir(cwd).output().expect("ipt-gen runs")
-}
+use std::process::Command;
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use common::{ipt_gen, text};
 
 #[test]
 fn scene_command_writes_identical_json_in_two_processes_and_a_plan() {

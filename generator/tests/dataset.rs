@@ -9,6 +9,10 @@ use std::time::{Duration, Instant};
 
 use ipt_schema::{ShardWriter, read_records};
 
+mod common;
+
+use common::text;
+
 /// A small dataset: two tasks (Path Tracing's calibration would add 20 s per process), a
 /// benchmark split, four-row shards.
 const ARGS: [&str; 14] = [
@@ -28,19 +32,16 @@ const ARGS: [&str; 14] = [
     "0.8,0.1,0.1",
 ];
 
-fn ipt_gen(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ipt-gen")).args(args).output().expect("ipt-gen runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+/// Runs `ipt-gen` (the tests give it absolute paths, so any working folder does).
+fn run(args: &[&str]) -> Output {
+    common::ipt_gen(args, Path::new("."))
 }
 
 fn generate(out: &Path, extra: &[&str]) -> Output {
     let mut args = vec!["generate", "--out", out.to_str().unwrap()];
     args.extend(ARGS);
     args.extend(extra);
-    ipt_gen(&args)
+    run(&args)
 }
 
 /// The uninterrupted single-process dataset, made once.
@@ -134,16 +135,11 @@ fn two_workers_and_merge_equal_one_process() {
     }
     // One worker alone cannot be merged.
     let merged = dir.path().join("merged");
-    let early = ipt_gen(&["merge", "--out", merged.to_str().unwrap(), workers[0].to_str().unwrap()]);
+    let early = run(&["merge", "--out", merged.to_str().unwrap(), workers[0].to_str().unwrap()]);
     assert!(!early.status.success());
     assert!(text(&early.stderr).contains("not finished"), "{}", text(&early.stderr));
-    let result = ipt_gen(&[
-        "merge",
-        "--out",
-        merged.to_str().unwrap(),
-        workers[0].to_str().unwrap(),
-        workers[1].to_str().unwrap(),
-    ]);
+    let result =
+        run(&["merge", "--out", merged.to_str().unwrap(), workers[0].to_str().unwrap(), workers[1].to_str().unwrap()]);
     assert!(result.status.success(), "{}", text(&result.stderr));
     assert_same_dataset(reference(), &merged);
 }
@@ -156,7 +152,7 @@ fn workers_sharing_one_folder_merge_in_place() {
         let result = generate(&shared, &["--num-workers", "2", "--worker-index", index]);
         assert!(result.status.success(), "{}", text(&result.stderr));
     }
-    let result = ipt_gen(&["merge", "--out", shared.to_str().unwrap()]);
+    let result = run(&["merge", "--out", shared.to_str().unwrap()]);
     assert!(result.status.success(), "{}", text(&result.stderr));
     assert_same_dataset(reference(), &shared);
 }
@@ -198,7 +194,7 @@ fn copy_of_reference(dir: &Path) -> PathBuf {
 }
 
 fn validate(dir: &Path) -> (bool, String) {
-    let result = ipt_gen(&["validate", dir.to_str().unwrap()]);
+    let result = run(&["validate", dir.to_str().unwrap()]);
     (result.status.success(), text(&result.stdout) + &text(&result.stderr))
 }
 
