@@ -259,10 +259,11 @@ fn sides_of(
     rules: &PtRules,
 ) -> (bool, bool) {
     let candidates = context.scene.objects.iter().filter(|o| o.category == category && o.support.is_none());
-    let near = candidates.map(|o| floor(o.center())).filter(|at| (*at - midpoint).length() <= NEAR_M1);
-    near.map(|at| lateral(at, midpoint, heading)).fold((false, false), |(left, right), offset| {
-        (left || offset <= -rules.side_margin, right || offset >= rules.side_margin)
-    })
+    let side = |left: bool| {
+        let walker = Walker { midpoint, heading, left };
+        candidates.clone().any(|o| placed_beside(floor(o.center()), &walker, rules).is_ok())
+    };
+    (side(true), side(false))
 }
 
 /// Finds a path of the index's length bin and a side view at its M1 showing an object of the
@@ -418,6 +419,20 @@ pub enum PtRejection {
     Hidden,
 }
 
+/// The geometric rules of an answer at floor point `at`: on the queried side by the margin,
+/// and near M1.
+fn placed_beside(at: Vec2, walker: &Walker, rules: &PtRules) -> Result<(), PtRejection> {
+    let offset = lateral(at, walker.midpoint, walker.heading);
+    let on_side = if walker.left { offset <= -rules.side_margin } else { offset >= rules.side_margin };
+    if !on_side {
+        return Err(PtRejection::WrongSide);
+    }
+    if (at - walker.midpoint).length() > NEAR_M1 {
+        return Err(PtRejection::FarFromM1);
+    }
+    Ok(())
+}
+
 /// Checks `object` as the answer seen in `view` (a side view at M1): returns its coverage.
 pub fn check_answer(
     context: &SceneContext<'_>,
@@ -430,14 +445,7 @@ pub fn check_answer(
     if object.support.is_some() {
         return Err(PtRejection::NotFurniture);
     }
-    let offset = lateral(floor(object.center()), walker.midpoint, walker.heading);
-    let on_side = if walker.left { offset <= -rules.side_margin } else { offset >= rules.side_margin };
-    if !on_side {
-        return Err(PtRejection::WrongSide);
-    }
-    if (floor(object.center()) - walker.midpoint).length() > NEAR_M1 {
-        return Err(PtRejection::FarFromM1);
-    }
+    placed_beside(floor(object.center()), walker, rules)?;
     if !view.visible(object.id, rules.min_coverage) {
         return Err(PtRejection::Hidden);
     }
