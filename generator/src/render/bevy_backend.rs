@@ -3,15 +3,19 @@
 //! Each scene part is spawned three times (lit, flat id colour, depth), on layers that only
 //! cameras of the matching kind see (`layers`). A batch of views is rendered in rounds of up
 //! to [`SLOTS`] views: every view of a round gets its own cameras and target images, the
-//! cameras render one frame, a GPU readback is requested for each target, and the app is
-//! updated until every readback has arrived. Readbacks are tagged with their view and kind,
-//! so no frame latency assumption is needed. Pipelines compile synchronously, and a round is
-//! redone if any pipeline was still compiling, so warm-up frames are never captured.
+//! cameras render one frame, and the targets are then copied to memory on the same GPU queue
+//! (so the copies see the finished frame, and no further frame is needed). Pipelines compile
+//! synchronously, and a round is redone if any pipeline was still compiling, so warm-up frames
+//! are never captured.
+//!
+//! On a software rasteriser every frame and every triangle counts (docs/benchmarks.md): a
+//! round is a single frame (a new scene and the round's markers are drawn in it), and round
+//! shapes get only the segments their size calls for (`meshes`).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, bail, ensure};
 use bevy::app::{App, PluginsState};
 use bevy::asset::{Assets, Handle, RenderAssetUsages};
 use bevy::camera::{
@@ -20,7 +24,6 @@ use bevy::camera::{
 };
 use bevy::core_pipeline::tonemapping::{DebandDither, Tonemapping};
 use bevy::ecs::entity::Entity;
-use bevy::ecs::observer::On;
 use bevy::ecs::world::World;
 use bevy::image::Image;
 use bevy::light::{
@@ -33,10 +36,14 @@ use bevy::pbr::{MaterialPlugin, MeshMaterial3d, StandardMaterial};
 use bevy::prelude::{Color, DefaultPlugins, PluginGroup, Transform};
 use bevy::render::RenderApp;
 use bevy::render::RenderPlugin;
-use bevy::render::gpu_readback::{Readback, ReadbackComplete};
-use bevy::render::render_resource::{PipelineCache, PollType, TextureFormat, TextureUsages};
-use bevy::render::renderer::{RenderAdapterInfo, RenderDevice};
+use bevy::render::render_asset::RenderAssets;
+use bevy::render::render_resource::{
+    BufferAsyncError, BufferDescriptor, BufferUsages, CommandEncoderDescriptor, MapMode, PipelineCache, PollType,
+    TexelCopyBufferInfo, TexelCopyBufferLayout, TextureFormat, TextureUsages,
+};
+use bevy::render::renderer::{RenderAdapterInfo, RenderDevice, RenderQueue};
 use bevy::render::settings::{RenderCreation, WgpuSettings};
+use bevy::render::texture::GpuImage;
 use bevy::render::view::{Msaa, NoIndirectDrawing};
 use bevy::shader::Shader;
 use bevy::window::{ExitCondition, WindowPlugin};
@@ -52,10 +59,9 @@ use super::meshes::MeshLibrary;
 use super::shading::{DEPTH_SHADER, DepthMaterial, MAX_RENDER_ID, MaterialLibrary, decode_render_id};
 use super::{Lens, RenderedView, Renderer, ViewRequest};
 
-/// Views rendered per round (each with its own cameras and targets).
-pub const SLOTS: usize = 4;
-/// Updates to wait for a round's readbacks before giving up.
-const MAX_WAIT_FRAMES: usize = 30;
+/// Views rendered per round (each with its own cameras and targets): five, so that an example
+/// of any task (at most four inputs and an imagination) renders in one round.
+pub const SLOTS: usize = 5;
 /// Target images (one per view slot, image kind and size) kept before all are released.
 const MAX_TARGETS: usize = 48;
 /// Rounds redone at most because pipelines were still compiling.
@@ -84,9 +90,6 @@ pub struct RendererOptions {
     /// a GPU when there is one). The `WGPU_ADAPTER_NAME` environment variable does the same.
     pub adapter: Option<String>,
 }
-
-/// Readback data as it arrives, by (view slot, kind).
-type Arrivals = Arc<Mutex<BTreeMap<(usize, Kind), Vec<u8>>>>;
 
 /// One piece of scene geometry to spawn.
 struct Piece<'a> {
@@ -126,7 +129,10 @@ pub struct BevyRenderer {
     /// only their target changes with the image size.
     cameras: BTreeMap<(usize, Kind), Entity>,
     targets: BTreeMap<(usize, Kind, u32, u32), Handle<Image>>,
-    arrivals: Arrivals,
+    /// A 1 x 1 target for cameras whose target was released.
+    placeholder: Handle<Image>,
+    /// A round has been rendered (see [`Self::render_round`]).
+    warmed_up: bool,
 }
 
 impl BevyRenderer {
@@ -170,13 +176,18 @@ impl BevyRenderer {
         app.finish();
         app.cleanup();
         spawn_sun(app.world_mut());
+        let placeholder = app.world_mut().resource_mut::<Assets<Image>>().add(Image::new_target_texture(
+            1,
+            1,
+            TextureFormat::Rgba8UnormSrgb,
+            None,
+        ));
         let adapter = app
             .sub_app(RenderApp)
             .world()
             .get_resource::<RenderAdapterInfo>()
             .map(|info| format!("{} ({:?}, {:?})", info.name, info.device_type, info.backend))
             .context(NO_ADAPTER)?;
-        let arrivals: Arrivals = Arc::default();
         let mut renderer = BevyRenderer {
             app,
             adapter,
@@ -185,7 +196,8 @@ impl BevyRenderer {
             scene_entities: Vec::new(),
             cameras: BTreeMap::new(),
             targets: BTreeMap::new(),
-            arrivals,
+            placeholder,
+            warmed_up: false,
         };
         renderer.frame()?;
         Ok(renderer)
@@ -237,8 +249,12 @@ impl BevyRenderer {
         }
         self.meshes.release_sized(&mut world.resource_mut::<Assets<Mesh>>());
         // Top-down views of each scene have their own height: keep the number of targets
-        // bounded over many scenes.
+        // bounded over many scenes. Cameras are first pointed at the placeholder: Bevy fails on
+        // a camera whose target image is gone, even an inactive one.
         if self.targets.len() > MAX_TARGETS {
+            for camera in self.cameras.values() {
+                world.entity_mut(*camera).insert(RenderTarget::Image(self.placeholder.clone().into()));
+            }
             for (_, target) in std::mem::take(&mut self.targets) {
                 world.resource_mut::<Assets<Image>>().remove(&target);
             }
@@ -278,14 +294,20 @@ impl BevyRenderer {
         target
     }
 
-    /// Renders up to [`SLOTS`] views in one round.
+    /// Renders up to [`SLOTS`] views in one round: one frame with the round's cameras active,
+    /// then a copy of every target image to memory.
     fn render_round(&mut self, views: &[ViewRequest]) -> Result<Vec<RenderedView>> {
         for attempt in 0..=MAX_REDO {
             let mut pending: Vec<(usize, Kind, Entity, Handle<Image>)> = Vec::new();
             let markers = self.spawn_markers(views);
-            if !markers.is_empty() {
-                // Entities spawned in a frame are drawn from the next one on.
+            if !self.warmed_up {
+                // The renderer's first frame with a scene leaves out some shadows (the sun's
+                // shadow state is made during that frame). Later scenes and markers are drawn
+                // in the frame they are spawned for: checked image for image against a frame
+                // in between, for all tasks, with id images; and the dataset tests check that
+                // a worker starting mid-stream renders what one process does.
                 self.frame()?;
+                self.warmed_up = true;
             }
             for (slot, view) in views.iter().enumerate() {
                 for kind in Kind::ALL {
@@ -302,47 +324,26 @@ impl BevyRenderer {
                     pending.push((slot, kind, camera, target));
                 }
             }
-            self.arrivals.lock().expect("no panics while holding the lock").clear();
-            let readbacks: Vec<Entity> = pending
-                .iter()
-                .map(|(slot, kind, _, target)| {
-                    let (slot, kind, arrivals) = (*slot, *kind, self.arrivals.clone());
-                    self.app
-                        .world_mut()
-                        .spawn(Readback::texture(target.clone()))
-                        .observe(move |event: On<ReadbackComplete>| {
-                            arrivals
-                                .lock()
-                                .expect("no panics while holding the lock")
-                                .entry((slot, kind))
-                                .or_insert_with(|| event.data.clone());
-                        })
-                        .id()
-                })
-                .collect();
             self.frame()?;
             let compiling = self.app.sub_app(RenderApp).world().resource::<PipelineCache>().waiting_pipelines().count();
+            let world = self.app.world_mut();
             for (_, _, camera, _) in &pending {
-                if let Some(mut c) = self.app.world_mut().get_mut::<Camera>(*camera) {
+                if let Some(mut c) = world.get_mut::<Camera>(*camera) {
                     c.is_active = false;
                 }
             }
-            let mut frames = 0;
-            while self.arrivals.lock().expect("no panics while holding the lock").len() < pending.len() {
-                frames += 1;
-                if frames > MAX_WAIT_FRAMES {
-                    bail!("GPU readback did not complete within {MAX_WAIT_FRAMES} frames");
-                }
-                self.frame()?;
-            }
-            let world = self.app.world_mut();
-            for entity in readbacks.into_iter().chain(markers) {
+            for entity in markers {
                 world.despawn(entity);
             }
             if compiling > 0 && attempt < MAX_REDO {
                 continue;
             }
-            let mut arrivals = std::mem::take(&mut *self.arrivals.lock().expect("no panics while holding the lock"));
+            let targets: Vec<&Handle<Image>> = pending.iter().map(|(_, _, _, target)| target).collect();
+            let mut pixels = self.read_targets(&targets)?.into_iter();
+            let mut arrivals: BTreeMap<(usize, Kind), Vec<u8>> = BTreeMap::new();
+            for (slot, kind, _, _) in &pending {
+                arrivals.insert((*slot, *kind), pixels.next().expect("one buffer per target"));
+            }
             return Ok(views
                 .iter()
                 .enumerate()
@@ -358,6 +359,64 @@ impl BevyRenderer {
                 .collect());
         }
         bail!("pipelines kept compiling for {MAX_REDO} rounds")
+    }
+
+    /// Copies the rendered target images to memory, in order (rows padded to 256 bytes).
+    ///
+    /// The copy is submitted after the frame's own work on the same queue, so it sees the
+    /// finished images; reading them here saves the extra frame that Bevy's `Readback` needs
+    /// to deliver its data.
+    fn read_targets(&self, targets: &[&Handle<Image>]) -> Result<Vec<Vec<u8>>> {
+        let world = self.app.sub_app(RenderApp).world();
+        let device = world.resource::<RenderDevice>();
+        let images = world.resource::<RenderAssets<GpuImage>>();
+        let mut encoder = device.create_command_encoder(&CommandEncoderDescriptor { label: Some("ipt-gen readback") });
+        let mut buffers = Vec::with_capacity(targets.len());
+        for target in targets {
+            let image = images.get(*target).context("a render target image is not on the GPU")?;
+            let size = image.texture_descriptor.size;
+            let pixel_bytes =
+                image.texture_descriptor.format.block_copy_size(None).context("unreadable target format")?;
+            let row_bytes = (size.width * pixel_bytes).div_ceil(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT)
+                * wgpu::COPY_BYTES_PER_ROW_ALIGNMENT;
+            let buffer = device.create_buffer(&BufferDescriptor {
+                label: Some("ipt-gen readback"),
+                size: u64::from(row_bytes * size.height),
+                usage: BufferUsages::MAP_READ | BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
+            encoder.copy_texture_to_buffer(
+                image.texture.as_image_copy(),
+                TexelCopyBufferInfo {
+                    buffer: &buffer,
+                    layout: TexelCopyBufferLayout { offset: 0, bytes_per_row: Some(row_bytes), rows_per_image: None },
+                },
+                size,
+            );
+            buffers.push(buffer);
+        }
+        world.resource::<RenderQueue>().submit([encoder.finish()]);
+        let mapped: Arc<Mutex<Vec<Result<(), BufferAsyncError>>>> = Arc::default();
+        for buffer in &buffers {
+            let mapped = mapped.clone();
+            buffer.slice(..).map_async(MapMode::Read, move |result| {
+                mapped.lock().expect("no panics while holding the lock").push(result);
+            });
+        }
+        device.poll(PollType::wait_indefinitely()).context("waiting for the GPU to copy the images")?;
+        let mapped = std::mem::take(&mut *mapped.lock().expect("no panics while holding the lock"));
+        ensure!(mapped.len() == buffers.len(), "{} of {} image copies completed", mapped.len(), buffers.len());
+        for result in mapped {
+            result.context("cannot read a rendered image back from the GPU")?;
+        }
+        Ok(buffers
+            .iter()
+            .map(|buffer| {
+                let data = buffer.slice(..).get_mapped_range().to_vec();
+                buffer.unmap();
+                data
+            })
+            .collect())
     }
 
     /// Spawns the floor markers of each view on that view's marker layer.
@@ -472,8 +531,7 @@ impl Renderer for BevyRenderer {
             }
         }
         self.spawn_lights(scene);
-        // Let meshes and materials reach the GPU before the first capture.
-        self.frame()
+        Ok(())
     }
 
     fn render(&mut self, views: &[ViewRequest]) -> Result<Vec<RenderedView>> {

@@ -1,6 +1,10 @@
-//! Meshes for scene parts. Boxes, cylinders, cones and spheres share one unit mesh each,
-//! scaled by the part's size; capsules and tori (whose shape changes with proportions) get
-//! their own mesh, cached per size and released when the scene is swapped.
+//! Meshes for scene parts. Boxes, cylinders, cones and spheres share one unit mesh per shape
+//! and level of detail, scaled by the part's size; capsules and tori (whose shape changes with
+//! proportions) get their own mesh, cached per size and released when the scene is swapped.
+//!
+//! Round shapes get as many segments around as their diameter calls for
+//! ([`segments_for`]): a software rasteriser pays for every triangle, in the colour pass and
+//! again in the shadow pass, and a mug does not need the 32 segments of a round table.
 
 use std::collections::BTreeMap;
 
@@ -10,13 +14,26 @@ use bevy::math::primitives::{Capsule3d, Cone, Cuboid, Cylinder, Sphere, Torus};
 use bevy::mesh::{Mesh, MeshBuilder, Meshable};
 use ipt_scenes::geometry::Shape;
 
-/// Round shapes are drawn with this many segments around.
-const SEGMENTS: u32 = 32;
+/// The most segments around a round shape (for diameters of [`FULL_DETAIL_DIAMETER`] and up).
+const MAX_SEGMENTS: u32 = 32;
+/// The fewest segments around a round shape.
+const MIN_SEGMENTS: u32 = 8;
+/// Round shapes at least this wide (metres) get [`MAX_SEGMENTS`]; narrower ones get fewer,
+/// in proportion, so that a segment stays about 5 cm long at most.
+const FULL_DETAIL_DIAMETER: f32 = 0.5;
 
-/// Mesh handles by shape and size.
+/// Segments around a round shape `diameter` metres wide: proportional to the diameter, a
+/// multiple of 4 (so that the shape stays symmetric front to back and side to side), between
+/// [`MIN_SEGMENTS`] and [`MAX_SEGMENTS`].
+pub fn segments_for(diameter: f32) -> u32 {
+    let wanted = (MAX_SEGMENTS as f32 * diameter / FULL_DETAIL_DIAMETER).ceil() as u32;
+    (wanted.div_ceil(4) * 4).clamp(MIN_SEGMENTS, MAX_SEGMENTS)
+}
+
+/// Mesh handles by shape, level of detail and size.
 #[derive(Default)]
 pub struct MeshLibrary {
-    unit: BTreeMap<u8, Handle<Mesh>>,
+    unit: BTreeMap<(u8, u32), Handle<Mesh>>,
     sized: BTreeMap<(u8, [i32; 3]), Handle<Mesh>>,
 }
 
@@ -36,7 +53,16 @@ impl MeshLibrary {
     pub fn part(&mut self, meshes: &mut Assets<Mesh>, shape: Shape, size: Vec3) -> (Handle<Mesh>, Vec3) {
         match shape {
             Shape::Box | Shape::Cylinder | Shape::Cone | Shape::Sphere => {
-                let handle = self.unit.entry(shape_key(shape)).or_insert_with(|| meshes.add(unit_mesh(shape))).clone();
+                let segments = match shape {
+                    Shape::Box => 0,
+                    Shape::Sphere => segments_for(size.max_element()),
+                    _ => segments_for(size.x.max(size.z)),
+                };
+                let handle = self
+                    .unit
+                    .entry((shape_key(shape), segments))
+                    .or_insert_with(|| meshes.add(unit_mesh(shape, segments)))
+                    .clone();
                 (handle, size)
             }
             Shape::Capsule | Shape::Torus => {
@@ -55,30 +81,55 @@ impl MeshLibrary {
     }
 }
 
-fn unit_mesh(shape: Shape) -> Mesh {
+/// A unit-sized mesh of `shape` with `segments` around (ignored for boxes).
+fn unit_mesh(shape: Shape, segments: u32) -> Mesh {
     match shape {
-        Shape::Cylinder => Cylinder::new(0.5, 1.0).mesh().resolution(SEGMENTS).build(),
-        Shape::Cone => Cone { radius: 0.5, height: 1.0 }.mesh().resolution(SEGMENTS).build(),
-        Shape::Sphere => Sphere::new(0.5).mesh().uv(SEGMENTS, SEGMENTS / 2),
+        Shape::Cylinder => Cylinder::new(0.5, 1.0).mesh().resolution(segments).build(),
+        Shape::Cone => Cone { radius: 0.5, height: 1.0 }.mesh().resolution(segments).build(),
+        Shape::Sphere => Sphere::new(0.5).mesh().uv(segments, segments / 2),
         _ => Mesh::from(Cuboid::new(1.0, 1.0, 1.0)),
     }
 }
 
 fn sized_mesh(shape: Shape, size: Vec3) -> Mesh {
     let radius = 0.5 * size.x;
+    let segments = segments_for(size.x);
     match shape {
         Shape::Capsule => Capsule3d::new(radius, (size.y - 2.0 * radius).max(0.0))
             .mesh()
-            .longitudes(SEGMENTS)
-            .latitudes(SEGMENTS / 2)
+            .longitudes(segments)
+            .latitudes(segments / 2)
             .build(),
         _ => {
             let tube = 0.5 * size.y;
             Torus { minor_radius: tube, major_radius: (radius - tube).max(tube * 0.1) }
                 .mesh()
-                .major_resolution(SEGMENTS as usize)
-                .minor_resolution(12)
+                .major_resolution(segments as usize)
+                .minor_resolution((segments as usize * 3 / 8).clamp(MIN_SEGMENTS as usize, 12))
                 .build()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_follow_the_diameter_within_bounds() {
+        assert_eq!(segments_for(0.02), MIN_SEGMENTS);
+        assert_eq!(segments_for(0.1), 8);
+        assert_eq!(segments_for(0.2), 16);
+        assert_eq!(segments_for(0.3), 20);
+        assert_eq!(segments_for(FULL_DETAIL_DIAMETER), MAX_SEGMENTS);
+        assert_eq!(segments_for(3.0), MAX_SEGMENTS);
+        for d in 1..100 {
+            let segments = segments_for(d as f32 * 0.01);
+            assert_eq!(segments % 4, 0);
+            // No segment longer than about 5 cm below full detail.
+            if segments < MAX_SEGMENTS {
+                assert!(std::f32::consts::PI * d as f32 * 0.01 / segments as f32 <= 0.05 + 1e-6, "{d} cm");
+            }
         }
     }
 }
