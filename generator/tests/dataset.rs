@@ -317,3 +317,32 @@ print(json.dumps([[s, t, n] for s, t, n in counts]), len(frame))
     let train: u64 = expected.iter().filter(|e| e.0 == "train").map(|e| e.2).sum();
     assert_eq!(train_rows.parse::<u64>().unwrap(), train);
 }
+
+#[test]
+fn preview_inlines_the_images_of_the_first_example_of_each_task() {
+    use base64::Engine;
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("preview.html");
+    let result = run(&["preview", reference().to_str().unwrap(), "--out", page.to_str().unwrap(), "--per-task", "1"]);
+    assert!(result.status.success(), "{}", text(&result.stderr));
+    let html = std::fs::read_to_string(&page).unwrap();
+    let embedded: Vec<Vec<u8>> = html
+        .split("data:image/png;base64,")
+        .skip(1)
+        .map(|rest| base64::engine::general_purpose::STANDARD.decode(&rest[..rest.find('"').unwrap()]).unwrap())
+        .collect();
+    // The page shows, task by task, the first example of the task's first shard in the
+    // manifest: its inputs, then its imagination.
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(reference().join("manifest.json")).unwrap()).unwrap();
+    let mut expected = Vec::new();
+    for task in ["pet", "pt", "mvc"] {
+        let shards = manifest["shards"].as_array().unwrap();
+        let Some(shard) = shards.iter().find(|s| s["task"] == task) else { continue };
+        let record = read_records(&reference().join(shard["path"].as_str().unwrap())).unwrap().remove(0);
+        assert!(html.contains(&record.id) || html.contains(&record.question[..20]), "{task} example missing");
+        expected.extend(record.images.iter().chain([&record.imagination]).map(|image| image.data().to_vec()));
+    }
+    assert_eq!(embedded.len(), expected.len());
+    assert!(embedded == expected, "the inlined images are not the dataset's");
+}
