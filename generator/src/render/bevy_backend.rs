@@ -339,11 +339,8 @@ impl BevyRenderer {
                 continue;
             }
             let targets: Vec<&Handle<Image>> = pending.iter().map(|(_, _, _, target)| target).collect();
-            let mut pixels = self.read_targets(&targets)?.into_iter();
-            let mut arrivals: BTreeMap<(usize, Kind), Vec<u8>> = BTreeMap::new();
-            for (slot, kind, _, _) in &pending {
-                arrivals.insert((*slot, *kind), pixels.next().expect("one buffer per target"));
-            }
+            let mut arrivals: BTreeMap<(usize, Kind), Vec<u8>> =
+                pending.iter().map(|(slot, kind, _, _)| (*slot, *kind)).zip(self.read_targets(&targets)?).collect();
             return Ok(views
                 .iter()
                 .enumerate()
@@ -469,7 +466,7 @@ impl BevyRenderer {
 }
 
 impl BevyRenderer {
-    /// One frame: update the app, wait for the GPU so readbacks complete promptly, and turn
+    /// One frame: update the app, wait for the GPU to finish it, and turn
     /// a render error (which makes Bevy stop rendering) into an error here.
     fn frame(&mut self) -> Result<()> {
         self.app.update();
