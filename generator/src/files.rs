@@ -1,8 +1,9 @@
 //! Writing output files safely: to a temporary name beside the target, renamed into place
 //! only when complete, so a crash or a full disk never leaves a half-written file.
 
-use std::io::Write;
-use std::path::Path;
+use std::io::{ErrorKind, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Context, Result};
 use image::codecs::png::{CompressionType, FilterType, PngEncoder};
@@ -10,21 +11,53 @@ use image::{EncodableLayout, ImageBuffer, PixelWithColorType};
 
 /// Writes `bytes` to `path` atomically, creating parent folders.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let temp = write_temp_beside(path, bytes)?;
+    std::fs::rename(&temp, path).map_err(|error| {
+        let _ = std::fs::remove_file(&temp);
+        anyhow::Error::new(error).context(format!("cannot write {}", path.display()))
+    })
+}
+
+/// Writes `bytes` to `path` atomically unless `path` exists; returns whether it wrote. Of
+/// several processes racing to create the same file, exactly one writes it (on file systems
+/// without hard links, the last one to finish).
+pub fn write_new_atomic(path: &Path, bytes: &[u8]) -> Result<bool> {
+    let temp = write_temp_beside(path, bytes)?;
+    let linked = match std::fs::hard_link(&temp, path) {
+        Ok(()) => Ok(true),
+        Err(error) if error.kind() == ErrorKind::AlreadyExists => Ok(false),
+        Err(error) if error.kind() == ErrorKind::Unsupported => {
+            return std::fs::rename(&temp, path).map(|()| true).map_err(|error| {
+                let _ = std::fs::remove_file(&temp);
+                anyhow::Error::new(error).context(format!("cannot write {}", path.display()))
+            });
+        }
+        Err(error) => Err(anyhow::Error::new(error).context(format!("cannot write {}", path.display()))),
+    };
+    let _ = std::fs::remove_file(&temp);
+    linked
+}
+
+/// Writes `bytes` to a new temporary file beside `path` (creating parent folders) and returns
+/// its path. The name is unique to this process and call, so that processes or threads
+/// writing the same file at the same time never share a temporary file.
+fn write_temp_beside(path: &Path, bytes: &[u8]) -> Result<PathBuf> {
+    static CALLS: AtomicU64 = AtomicU64::new(0);
     let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).with_context(|| format!("cannot create folder {}", parent.display()))?;
     let name = path.file_name().with_context(|| format!("{} is not a file path", path.display()))?;
-    let temp = parent.join(format!(".{}.partial", name.to_string_lossy()));
+    let call = CALLS.fetch_add(1, Ordering::Relaxed);
+    let temp = parent.join(format!(".{}.{}-{call}.partial", name.to_string_lossy(), std::process::id()));
     let result = (|| -> std::io::Result<()> {
         let mut file = std::fs::File::create(&temp)?;
         file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&temp, path)
+        file.sync_all()
     })();
     if let Err(error) = result {
         let _ = std::fs::remove_file(&temp);
         return Err(error).with_context(|| format!("cannot write {}", path.display()));
     }
-    Ok(())
+    Ok(temp)
 }
 
 /// Encodes an image as PNG bytes, with fast compression: about 20 times faster than the
@@ -53,6 +86,44 @@ mod tests {
         let names: Vec<_> =
             std::fs::read_dir(path.parent().unwrap()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names, vec![std::ffi::OsString::from("b.json")]);
+    }
+
+    #[test]
+    fn concurrent_writers_of_one_file_all_succeed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.json");
+        std::thread::scope(|scope| {
+            for _ in 0..8 {
+                scope.spawn(|| {
+                    for _ in 0..50 {
+                        write_atomic(&path, b"{}").unwrap();
+                    }
+                });
+            }
+        });
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("config.json")]);
+    }
+
+    #[test]
+    fn exactly_one_of_racing_creators_writes_a_new_file() {
+        for round in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("config.json");
+            let written: Vec<bool> = std::thread::scope(|scope| {
+                let writers: Vec<_> = (0..4u8)
+                    .map(|i| {
+                        let path = &path;
+                        scope.spawn(move || write_new_atomic(path, &[i]).unwrap())
+                    })
+                    .collect();
+                writers.into_iter().map(|w| w.join().unwrap()).collect()
+            });
+            assert_eq!(written.iter().filter(|w| **w).count(), 1, "round {round}: {written:?}");
+            let winner = written.iter().position(|w| *w).unwrap() as u8;
+            assert_eq!(std::fs::read(&path).unwrap(), vec![winner]);
+            assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "temporary files left");
+        }
     }
 
     #[test]

@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use super::config::DatasetConfig;
 use super::layout::{Split, Unit, streams, units};
 use super::stats::Distribution;
-use crate::files::write_atomic;
+use crate::files::{write_atomic, write_new_atomic};
 use crate::tasks::Task;
 
 /// Folder of the generator's state inside a dataset folder.
@@ -128,10 +128,14 @@ fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
     serde_json::from_slice(&bytes).with_context(|| format!("{} is not valid", path.display()))
 }
 
-fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+fn json_bytes<T: Serialize>(value: &T) -> Result<Vec<u8>> {
     let mut bytes = serde_json::to_vec_pretty(value).context("cannot serialise JSON")?;
     bytes.push(b'\n');
-    write_atomic(path, &bytes)
+    Ok(bytes)
+}
+
+fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    write_atomic(path, &json_bytes(value)?)
 }
 
 impl DatasetDir {
@@ -168,21 +172,23 @@ impl DatasetDir {
         }
     }
 
-    /// Records `config` as this folder's config, or checks it equals the recorded one.
+    /// Records `config` as this folder's config, or checks it equals the recorded one. Of
+    /// workers starting together on one folder, the first to record its config wins and the
+    /// others are checked against it.
     pub fn claim(&self, config: &DatasetConfig) -> Result<()> {
         let path = self.state().join("config.json");
-        if path.exists() {
-            let existing: DatasetConfig = read_json(&path)?;
-            if let Some(difference) = config.difference(&existing) {
-                bail!(
-                    "{} holds a dataset made with another configuration ({difference} in this run vs the folder); \
-                     use another --out, or delete the folder to start over",
-                    self.root.display()
-                );
-            }
+        if !path.exists() && write_new_atomic(&path, &json_bytes(config)?)? {
             return Ok(());
         }
-        write_json(&path, config)
+        let existing: DatasetConfig = read_json(&path)?;
+        if let Some(difference) = config.difference(&existing) {
+            bail!(
+                "{} holds a dataset made with another configuration ({difference} in this run vs the folder); \
+                 use another --out, or delete the folder to start over",
+                self.root.display()
+            );
+        }
+        Ok(())
     }
 
     /// The config this folder was started with.
@@ -321,5 +327,26 @@ impl DatasetDir {
     /// Reads `manifest.json`.
     pub fn manifest(&self) -> Result<Manifest> {
         read_json(&self.root.join("manifest.json"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workers_starting_together_agree_on_one_config() {
+        for round in 0..10 {
+            let root = tempfile::tempdir().unwrap();
+            let dir = DatasetDir::new(root.path());
+            let configs = [0, 0, 0, 1].map(|seed| DatasetConfig { seed, ..DatasetConfig::default() });
+            let claimed: Vec<bool> = std::thread::scope(|scope| {
+                let workers: Vec<_> = configs.iter().map(|c| scope.spawn(|| dir.claim(c).is_ok())).collect();
+                workers.into_iter().map(|w| w.join().unwrap()).collect()
+            });
+            let recorded = dir.config().unwrap();
+            let expected: Vec<bool> = configs.iter().map(|c| c.difference(&recorded).is_none()).collect();
+            assert_eq!(claimed, expected, "round {round}: recorded seed {}", recorded.seed);
+        }
     }
 }
