@@ -1,7 +1,9 @@
 //! `ipt-gen bench generate`: the dataset pipeline's rate against rendering alone, in one
-//! run. First a sample of the dataset's examples is planned (not timed) and rendered (timed,
-//! nothing else running): the render-only rate. Then the whole dataset is generated as
-//! `ipt-gen generate` would, while a thread samples resident memory.
+//! run. First a sample of the dataset's examples is planned and rendered (timed, nothing else
+//! running): the render-only rate. Then the whole dataset is generated as `ipt-gen generate`
+//! would, while a thread samples resident memory. CPU time per example is reported for each
+//! part: on a machine without a GPU, rendering and planning share the same cores, so it
+//! bounds the rate.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -14,7 +16,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use ipt_scenes::AssetSources;
 use rayon::prelude::*;
 
-use super::bench::resident_mib;
+use super::bench::{process_cpu_seconds, resident_mib};
 use super::load_assets;
 use crate::dataset::config::DatasetConfig;
 use crate::dataset::layout::{Split, units};
@@ -91,14 +93,17 @@ pub fn run(sources: &AssetSources, args: &PipelineBenchArgs) -> Result<()> {
         all.iter().filter(|u| u.shard == 0 && u.stream.split == Split::Train).map(|u| u.stream).collect();
     let per_task = args.render_sample.div_ceil(streams.len().max(1) as u64);
     let jobs: Vec<_> = streams.iter().flat_map(|s| (0..per_task.min(s.count)).map(move |i| (*s, i))).collect();
+    let cpu = process_cpu_seconds();
     let planned: Vec<_> = jobs.par_iter().map(|(s, i)| generator.plan(s, *i)).collect::<Result<_>>()?;
+    let plan_cpu_ms = 1000.0 * (process_cpu_seconds() - cpu) / planned.len().max(1) as f64;
     let outputs = Outputs { rgb: true, ids: false, depth: false };
-    let start = Instant::now();
+    let (start, cpu) = (Instant::now(), process_cpu_seconds());
     for example in &planned {
         renderer.load_scene(&example.scene)?;
         render_plan(&mut renderer, &example.plan, outputs)?;
     }
     let render_rate = planned.len() as f64 / start.elapsed().as_secs_f64();
+    let render_cpu_ms = 1000.0 * (process_cpu_seconds() - cpu) / planned.len().max(1) as f64;
 
     // The whole pipeline.
     let dir = DatasetDir::new(&args.out);
@@ -111,9 +116,10 @@ pub fn run(sources: &AssetSources, args: &PipelineBenchArgs) -> Result<()> {
     );
     let stop = Arc::new(AtomicBool::new(false));
     let memory = sample_memory(stop.clone());
-    let start = Instant::now();
+    let (start, cpu) = (Instant::now(), process_cpu_seconds());
     generate(&generator, &dir, &all, &mut renderer, &progress)?;
     let seconds = start.elapsed().as_secs_f64();
+    let cpu_seconds = process_cpu_seconds() - cpu;
     stop.store(true, Ordering::Relaxed);
     progress.finish_and_clear();
     let manifest = dir.finalize(&config)?;
@@ -132,6 +138,13 @@ pub fn run(sources: &AssetSources, args: &PipelineBenchArgs) -> Result<()> {
         rate / render_rate,
         bytes as f64 / 1e9,
         100.0 * (last - first) / first.max(1.0)
+    );
+    println!();
+    println!(
+        "CPU time per example (all threads): planning {plan_cpu_ms:.0} ms and rendering {render_cpu_ms:.0} ms (the sample, each alone); the whole pipeline {:.0} ms, using {:.2} of {} cores",
+        1000.0 * cpu_seconds / total as f64,
+        cpu_seconds / seconds,
+        std::thread::available_parallelism().map_or(1, |n| n.get())
     );
     Ok(())
 }
