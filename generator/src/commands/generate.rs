@@ -165,10 +165,12 @@ pub fn run(sources: &AssetSources, args: &GenerateArgs) -> Result<()> {
         eprintln!("resuming{worker}: {} of {total} examples are already in finished shards", total - remaining);
     }
     let start = Instant::now();
+    let mut startup_seconds = 0.0;
     if !todo.is_empty() {
         generator.prepare(&todo);
         let mut renderer = BevyRenderer::new(&RendererOptions { adapter: args.adapter.clone() })?;
         eprintln!("adapter: {}", renderer.adapter());
+        startup_seconds = start.elapsed().as_secs_f64();
         let progress = ProgressBar::new(total).with_style(
             ProgressStyle::with_template("{bar:30} {pos}/{len} examples · {per_sec} · eta {eta} · {msg}")
                 .expect("valid template"),
@@ -180,10 +182,11 @@ pub fn run(sources: &AssetSources, args: &GenerateArgs) -> Result<()> {
     }
     let seconds = start.elapsed().as_secs_f64();
     println!(
-        "made {remaining} examples{worker} in {seconds:.0} s ({:.2} examples/s), {} shard{}",
-        remaining as f64 / seconds.max(1e-9),
+        "made {remaining} examples{worker}, {} shard{}, in {seconds:.0} s: {startup_seconds:.0} s to start \
+         (calibration, renderer), then {:.2} examples/s",
         todo.len(),
-        if todo.len() == 1 { "" } else { "s" }
+        if todo.len() == 1 { "" } else { "s" },
+        remaining as f64 / (seconds - startup_seconds).max(1e-9),
     );
     if args.num_workers > 1 {
         println!(
