@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{Result, bail};
+use anyhow::{Result, anyhow, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use ipt_scenes::AssetSources;
@@ -167,8 +167,13 @@ pub fn run(sources: &AssetSources, args: &GenerateArgs) -> Result<()> {
     let start = Instant::now();
     let mut startup_seconds = 0.0;
     if !todo.is_empty() {
-        generator.prepare(&todo);
-        let mut renderer = BevyRenderer::new(&RendererOptions { adapter: args.adapter.clone() })?;
+        // Calibration keeps the rayon pool busy while the renderer starts on this thread.
+        let mut renderer = std::thread::scope(|scope| {
+            let calibration = scope.spawn(|| generator.prepare(&todo));
+            let renderer = BevyRenderer::new(&RendererOptions { adapter: args.adapter.clone() });
+            calibration.join().map_err(|_| anyhow!("the calibration thread panicked"))?;
+            renderer
+        })?;
         eprintln!("adapter: {}", renderer.adapter());
         startup_seconds = start.elapsed().as_secs_f64();
         let progress = ProgressBar::new(total).with_style(
