@@ -22,6 +22,7 @@ use bevy::camera::{
     Camera, Camera3d, ClearColorConfig, Hdr, OrthographicProjection, PerspectiveProjection, Projection, RenderTarget,
     ScalingMode,
 };
+use bevy::core_pipeline::prepass::DepthPrepass;
 use bevy::core_pipeline::tonemapping::{DebandDither, Tonemapping};
 use bevy::ecs::entity::Entity;
 use bevy::ecs::world::World;
@@ -564,10 +565,12 @@ impl BevyRenderer {
 
 /// Spawns an inactive camera for images of `kind`; its target is set per view.
 ///
-/// Two settings make a software rasteriser (lavapipe) much faster here, measured with
-/// `ipt-gen bench render` (docs/benchmarks.md): direct drawing (`NoIndirectDrawing`: GPU-side
-/// culling and instance building are compute passes that the CPU then runs for every view)
-/// and 2x2 hardware shadow filtering instead of the default Gaussian kernel.
+/// Three settings make a software rasteriser (lavapipe) faster here, measured with
+/// `ipt-gen bench render` and `bench generate` (docs/benchmarks.md): direct drawing
+/// (`NoIndirectDrawing`: GPU-side culling and instance building are compute passes that the
+/// CPU then runs for every view), 2x2 hardware shadow filtering instead of the default
+/// Gaussian kernel, and a depth prepass for colour images, so that each pixel is lit once
+/// however many surfaces overlap it (the images are the same, byte for byte).
 fn spawn_camera(world: &mut World, kind: Kind) -> Entity {
     let clear = match kind {
         Kind::Rgb => Color::srgb_u8(235, 235, 235),
@@ -582,7 +585,7 @@ fn spawn_camera(world: &mut World, kind: Kind) -> Entity {
     ));
     match kind {
         Kind::Rgb => {
-            camera.insert((Tonemapping::TonyMcMapface, ShadowFilteringMethod::Hardware2x2));
+            camera.insert((Tonemapping::TonyMcMapface, ShadowFilteringMethod::Hardware2x2, DepthPrepass));
         }
         Kind::Ids => {
             camera.insert((Tonemapping::None, DebandDither::Disabled));
