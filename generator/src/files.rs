@@ -11,11 +11,7 @@ use image::{EncodableLayout, ImageBuffer, PixelWithColorType};
 
 /// Writes `bytes` to `path` atomically, creating parent folders.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let temp = write_temp_beside(path, bytes)?;
-    std::fs::rename(&temp, path).map_err(|error| {
-        let _ = std::fs::remove_file(&temp);
-        anyhow::Error::new(error).context(format!("cannot write {}", path.display()))
-    })
+    move_into_place(&write_temp_beside(path, bytes)?, path)
 }
 
 /// Writes `bytes` to `path` atomically unless `path` exists; returns whether it wrote. Of
@@ -23,19 +19,24 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 /// without hard links, the last one to finish).
 pub fn write_new_atomic(path: &Path, bytes: &[u8]) -> Result<bool> {
     let temp = write_temp_beside(path, bytes)?;
-    let linked = match std::fs::hard_link(&temp, path) {
+    let linked = std::fs::hard_link(&temp, path);
+    if linked.as_ref().is_err_and(|error| error.kind() == ErrorKind::Unsupported) {
+        return move_into_place(&temp, path).map(|()| true);
+    }
+    let _ = std::fs::remove_file(&temp);
+    match linked {
         Ok(()) => Ok(true),
         Err(error) if error.kind() == ErrorKind::AlreadyExists => Ok(false),
-        Err(error) if error.kind() == ErrorKind::Unsupported => {
-            return std::fs::rename(&temp, path).map(|()| true).map_err(|error| {
-                let _ = std::fs::remove_file(&temp);
-                anyhow::Error::new(error).context(format!("cannot write {}", path.display()))
-            });
-        }
-        Err(error) => Err(anyhow::Error::new(error).context(format!("cannot write {}", path.display()))),
-    };
-    let _ = std::fs::remove_file(&temp);
-    linked
+        Err(error) => Err(error).with_context(|| format!("cannot write {}", path.display())),
+    }
+}
+
+/// Renames the complete temporary file `temp` to `path` (removing `temp` if that fails).
+fn move_into_place(temp: &Path, path: &Path) -> Result<()> {
+    std::fs::rename(temp, path).map_err(|error| {
+        let _ = std::fs::remove_file(temp);
+        anyhow::Error::new(error).context(format!("cannot write {}", path.display()))
+    })
 }
 
 /// Writes `bytes` to a new temporary file beside `path` (creating parent folders) and returns
