@@ -182,6 +182,54 @@ fn a_second_process_into_the_same_folder_is_refused() {
     assert!(text(&result.stderr).contains("another ipt-gen process"), "{}", text(&result.stderr));
 }
 
+/// Every record of a dataset, its files read in name order.
+fn records_by_file_name(root: &Path) -> Vec<ipt_schema::Record> {
+    let names = files(root).into_iter().map(|(name, _)| name).filter(|n| n.ends_with(".parquet"));
+    names.flat_map(|name| read_records(&root.join(name)).unwrap()).collect()
+}
+
+/// `generate` into `out` with ten-row shards and a byte bound of 256 KiB: ten rows of 64 px
+/// images are about 150-300 KB, so some shards need two files.
+fn generate_bounded(out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["generate", "--out", out.to_str().unwrap()];
+    args.extend(ARGS);
+    let rows = args.iter().position(|&a| a == "--shard-rows").unwrap() + 1;
+    args[rows] = "10";
+    args.extend(["--shard-max-bytes", "256KiB"]);
+    args.extend(extra);
+    run(&args)
+}
+
+#[test]
+fn shards_over_the_byte_bound_are_written_as_several_files_with_the_same_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("bounded");
+    let result = generate_bounded(&out, &[]);
+    assert!(result.status.success(), "{}", text(&result.stderr));
+    let shard_files: Vec<(String, Vec<u8>)> =
+        files(&out).into_iter().filter(|(name, _)| name.ends_with(".parquet")).collect();
+    for (name, bytes) in &shard_files {
+        assert!(bytes.len() <= 256 * 1024, "{name}: {} bytes", bytes.len());
+    }
+    assert!(shard_files.iter().any(|(name, _)| name.ends_with("-part-001.parquet")), "no shard was split");
+    // The same examples in the same order as the reference's four-row shards, byte for byte.
+    assert!(records_by_file_name(&out) == records_by_file_name(reference()));
+    let (valid, report) = validate(&out);
+    assert!(valid, "{report}");
+    // Workers and merge carry every file of a split shard.
+    let workers: Vec<PathBuf> = (0..2).map(|i| dir.path().join(format!("worker{i}"))).collect();
+    for (i, worker) in workers.iter().enumerate() {
+        let result = generate_bounded(worker, &["--num-workers", "2", "--worker-index", &i.to_string()]);
+        assert!(result.status.success(), "{}", text(&result.stderr));
+    }
+    let merged = dir.path().join("merged");
+    let mut merge = vec!["merge", "--out", merged.to_str().unwrap()];
+    merge.extend(workers.iter().map(|w| w.to_str().unwrap()));
+    let result = run(&merge);
+    assert!(result.status.success(), "{}", text(&result.stderr));
+    assert_same_dataset(&out, &merged);
+}
+
 /// A copy of the reference dataset to damage.
 fn copy_of_reference(dir: &Path) -> PathBuf {
     let copy = dir.join("copy");

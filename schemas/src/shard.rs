@@ -83,17 +83,82 @@ impl ShardWriter {
 
     /// Appends `records`.
     pub fn write(&mut self, records: &[Record]) -> Result<(), ShardError> {
-        let batch = serde_arrow::to_record_batch(&self.fields, &records)
-            .map_err(|e| ShardError::Rows { path: self.path.clone(), message: e.to_string() })?;
-        self.writer.write(&batch).map_err(|e| parquet_error(&self.path, e))
+        let rows = self.encode(records)?;
+        self.append(&rows)
     }
 
-    /// Writes the footer and flushes the file to disk.
-    pub fn finish(self) -> Result<(), ShardError> {
+    /// Converts `records` to rows of this file's schema, ready to [`append`](Self::append).
+    pub fn encode(&self, records: &[Record]) -> Result<EncodedRows, ShardError> {
+        let batch = serde_arrow::to_record_batch(&self.fields, &records)
+            .map_err(|e| ShardError::Rows { path: self.path.clone(), message: e.to_string() })?;
+        Ok(EncodedRows { batch })
+    }
+
+    /// Appends encoded rows to the current row group (a full row group is written out).
+    pub fn append(&mut self, rows: &EncodedRows) -> Result<(), ShardError> {
+        self.writer.write(&rows.batch).map_err(|e| parquet_error(&self.path, e))
+    }
+
+    /// Writes out the current row group, even if it is not full.
+    pub fn end_row_group(&mut self) -> Result<(), ShardError> {
+        self.writer.flush().map_err(|e| parquet_error(&self.path, e))
+    }
+
+    /// An upper bound of the file's size if rows of `extra` bytes (an
+    /// [`EncodedRows::size_bound`] sum) were appended in one more row group and the file were
+    /// finished; rows already appended must have been written out by
+    /// [`end_row_group`](Self::end_row_group).
+    pub fn size_bound_with(&self, extra: u64) -> u64 {
+        let row_groups = self.writer.flushed_row_groups().len() as u64 + 1;
+        self.writer.bytes_written() as u64 + extra + FOOTER_BOUND + FOOTER_BOUND_PER_ROW_GROUP * row_groups
+    }
+
+    /// Writes the footer and flushes the file to disk; returns the file's size in bytes.
+    pub fn finish(self) -> Result<u64, ShardError> {
         let path = self.path;
         let file = self.writer.into_inner().map_err(|e| parquet_error(&path, e))?;
         let file = file.into_inner().map_err(|e| ShardError::Io { path: path.clone(), source: e.into_error() })?;
-        file.sync_all().map_err(|source| ShardError::Io { path, source })
+        file.sync_all().map_err(|source| ShardError::Io { path: path.clone(), source })?;
+        let metadata = file.metadata().map_err(|source| ShardError::Io { path, source })?;
+        Ok(metadata.len())
+    }
+}
+
+/// Bytes of a file's footer besides its row groups' entries (schema, key-value metadata,
+/// magic numbers), with a wide margin.
+const FOOTER_BOUND: u64 = 64 * 1024;
+/// Bytes of one row group's entries in the footer and page indexes (about 10 KB measured for
+/// 40 columns), with a wide margin.
+const FOOTER_BOUND_PER_ROW_GROUP: u64 = 48 * 1024;
+/// Bytes a row may add beyond its Arrow data: value lengths, levels and page headers.
+const ROW_OVERHEAD_BOUND: u64 = 2048;
+
+/// Records converted to the shard schema's columns.
+pub struct EncodedRows {
+    batch: RecordBatch,
+}
+
+impl EncodedRows {
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.batch.num_rows()
+    }
+
+    /// An upper bound of the bytes these rows add to a shard: their Arrow data (stored as it
+    /// is, but for the Snappy-compressed text columns, which may grow by about 1/6 at worst)
+    /// plus a per-row allowance.
+    pub fn size_bound(&self) -> u64 {
+        let schema = self.batch.schema();
+        let data: u64 = schema
+            .fields()
+            .iter()
+            .zip(self.batch.columns())
+            .map(|(field, column)| {
+                let bytes = column.to_data().get_slice_memory_size().unwrap_or(0) as u64;
+                if TEXT_COLUMNS.contains(&field.name().as_str()) { bytes + bytes / 5 } else { bytes }
+            })
+            .sum();
+        data + ROW_OVERHEAD_BOUND * self.rows() as u64
     }
 }
 
@@ -215,6 +280,52 @@ mod tests {
         writer.write(&records[3..]).unwrap();
         writer.finish().unwrap();
         assert_eq!(read_records(&path).unwrap(), records);
+    }
+
+    /// Bytes that no codec can shrink (a xorshift sequence).
+    fn noise(len: usize, seed: u64) -> Vec<u8> {
+        let mut x = seed | 1;
+        (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_size_bound_holds_and_is_close() {
+        let dir = tempfile::tempdir().unwrap();
+        for (case, (rows, image_bytes, row_group)) in
+            [(1, 10, 1), (7, 5_000, 3), (40, 60_000, 8)].into_iter().enumerate()
+        {
+            let path = dir.path().join(format!("c{case}.parquet"));
+            let mut writer = ShardWriter::create(&path, row_group).unwrap();
+            let mut bound_of_group = 0;
+            let mut pending = 0;
+            for i in 0..rows {
+                let mut r = record(i as u64);
+                r.images = vec![Image::png(noise(image_bytes, i as u64)), Image::png(noise(image_bytes / 2, 99))];
+                r.imagination = Image::png(noise(image_bytes, 1000 + i as u64));
+                r.cot = String::from_utf8(noise(3000, i as u64).iter().map(|b| b'a' + b % 26).collect()).unwrap();
+                let encoded = writer.encode(&[r]).unwrap();
+                bound_of_group += encoded.size_bound();
+                writer.append(&encoded).unwrap();
+                pending += 1;
+                if pending == row_group || i + 1 == rows {
+                    writer.end_row_group().unwrap();
+                    (bound_of_group, pending) = (0, 0);
+                }
+            }
+            let bound = writer.size_bound_with(bound_of_group);
+            let size = writer.finish().unwrap();
+            assert_eq!(size, std::fs::metadata(&path).unwrap().len());
+            assert!(size <= bound, "case {case}: {size} bytes, bound {bound}");
+            let payload = (rows * (image_bytes * 5 / 2 + 3000)) as u64;
+            assert!(bound < payload + payload / 10 + 400 * 1024, "case {case}: bound {bound} for {payload} bytes");
+        }
     }
 
     #[test]

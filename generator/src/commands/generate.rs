@@ -53,6 +53,10 @@ pub struct GenerateArgs {
     /// Examples per shard. [default: about 100 MB of images: 400 at 256 px, 100 at 512 px]
     #[arg(long)]
     pub shard_rows: Option<u64>,
+    /// Largest size of a shard file, e.g. 500MB or 2GiB; a shard that would be larger is
+    /// written as several files. 0: no bound. [default: 500MB]
+    #[arg(long, value_name = "SIZE", value_parser = parse_shard_max_bytes)]
+    pub shard_max_bytes: Option<u64>,
     /// Also store instance-id images (`images_ids`, `imagination_ids`).
     #[arg(long)]
     pub with_ids: bool,
@@ -68,6 +72,10 @@ pub struct GenerateArgs {
     /// Graphics adapter to use (part of its name); default: a GPU if there is one.
     #[arg(long, value_name = "NAME")]
     pub adapter: Option<String>,
+}
+
+fn parse_shard_max_bytes(text: &str) -> Result<u64, String> {
+    crate::dataset::config::parse_size(text).map_err(|e| e.to_string())
 }
 
 fn parse_benchmark(text: &str) -> Result<BTreeMap<Task, u64>> {
@@ -119,6 +127,9 @@ pub fn config_of(sources: &AssetSources, args: &GenerateArgs) -> Result<DatasetC
     }
     if let Some(rows) = args.shard_rows {
         config.shard_rows = rows;
+    }
+    if let Some(bytes) = args.shard_max_bytes {
+        config.shard_max_bytes = bytes;
     }
     config.with_ids |= args.with_ids;
     config.with_depth |= args.with_depth;
@@ -202,7 +213,7 @@ pub fn run(sources: &AssetSources, args: &GenerateArgs) -> Result<()> {
     }
     let manifest = dir.finalize(&config)?;
     let root = std::fs::canonicalize(&args.out).unwrap_or(args.out.clone());
-    println!("dataset: {} ({} examples, {} shards)", root.display(), manifest.examples, manifest.shards.len());
+    println!("dataset: {} ({} examples, {} shard files)", root.display(), manifest.examples, manifest.shards.len());
     println!("  manifest.json, stats.json, README.md (dataset card), data/<split>/<task>-*.parquet");
     println!("load it in Python:");
     println!("  from datasets import load_dataset");

@@ -47,7 +47,7 @@ pub fn run(args: &MergeArgs) -> Result<()> {
     }
     let manifest = out.finalize(&config)?;
     println!(
-        "merged {} shards ({copied} copied), {} examples into {}",
+        "merged {} shard files ({copied} shards copied), {} examples into {}",
         manifest.shards.len(),
         manifest.examples,
         args.out.display()

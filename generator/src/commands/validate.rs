@@ -46,8 +46,8 @@ pub fn run(args: &ValidateArgs) -> Result<()> {
     }
     let what = if args.no_labels { "files and images" } else { "files, images and labels" };
     println!(
-        "checked {what} of {} shards, {} rows in {:.0} s: {} problem(s)",
-        report.shards,
+        "checked {what} of {} shard files, {} rows in {:.0} s: {} problem(s)",
+        report.files,
         report.rows,
         start.elapsed().as_secs_f64(),
         report.problems.len()

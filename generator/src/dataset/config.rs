@@ -34,6 +34,9 @@ pub struct DatasetConfig {
     pub catalog_dirs: Vec<PathBuf>,
     /// Examples per shard; 0: chosen from the resolution (about 100 MB per shard).
     pub shard_rows: u64,
+    /// Largest size of a shard file, bytes; a shard that would be larger is written as
+    /// several files (`-part-000` and on). 0: no bound.
+    pub shard_max_bytes: u64,
     /// Rows per Parquet row group (bounds the memory of a reader and of the writer).
     pub row_group_rows: u64,
     /// Also store instance-id images.
@@ -67,6 +70,7 @@ impl Default for DatasetConfig {
             template_dirs: Vec::new(),
             catalog_dirs: Vec::new(),
             shard_rows: 0,
+            shard_max_bytes: Self::DEFAULT_SHARD_MAX_BYTES,
             row_group_rows: 32,
             with_ids: false,
             with_depth: false,
@@ -75,6 +79,12 @@ impl Default for DatasetConfig {
 }
 
 impl DatasetConfig {
+    /// The default largest shard file: 500 MB, as the Hugging Face Hub's upload tools use.
+    pub const DEFAULT_SHARD_MAX_BYTES: u64 = 500_000_000;
+
+    /// The smallest byte bound accepted: room for a file's footer and a few small rows.
+    pub const MIN_SHARD_MAX_BYTES: u64 = 256 * 1024;
+
     /// The benchmark sizes of the spec (the paper's human-verified sets).
     pub const SPEC_BENCHMARK: [(Task, u64); 3] = [(Task::Pet, 238), (Task::Pt, 329), (Task::Mvc, 260)];
 
@@ -95,6 +105,11 @@ impl DatasetConfig {
         ensure!(shares.iter().all(|s| s.is_finite() && *s >= 0.0), "splits: shares must be >= 0");
         ensure!(shares.iter().sum::<f64>() > 0.0, "splits: shares must not all be 0");
         ensure!(self.row_group_rows > 0, "row_group_rows: must be at least 1");
+        ensure!(
+            self.shard_max_bytes == 0 || self.shard_max_bytes >= Self::MIN_SHARD_MAX_BYTES,
+            "shard_max_bytes: must be 0 (no bound) or at least {} bytes (256KiB)",
+            Self::MIN_SHARD_MAX_BYTES
+        );
         if self.count == 0 && self.benchmark.values().all(|&n| n == 0) {
             bail!("count: the dataset would be empty");
         }
@@ -120,9 +135,41 @@ impl DatasetConfig {
     }
 }
 
+/// A size in bytes from text such as `500MB`, `2GiB`, `256KiB` or `1000000` (decimal units
+/// KB, MB, GB, TB; binary units KiB, MiB, GiB, TiB; case does not matter).
+pub fn parse_size(text: &str) -> Result<u64> {
+    let trimmed = text.trim();
+    let digits = trimmed.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(digits);
+    let number: f64 = number.parse().map_err(|_| anyhow::anyhow!("'{text}' is not a size (e.g. 500MB, 2GiB)"))?;
+    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        "tb" => 1_000_000_000_000,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        "tib" => 1 << 40,
+        other => bail!("'{text}': unknown unit '{other}' (use B, KB, MB, GB, TB, KiB, MiB, GiB or TiB)"),
+    };
+    Ok((number * scale as f64).round() as u64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_read_with_their_units() {
+        assert_eq!(parse_size("500MB").unwrap(), 500_000_000);
+        assert_eq!(parse_size("2 GiB").unwrap(), 2 << 30);
+        assert_eq!(parse_size("1.5kb").unwrap(), 1500);
+        assert_eq!(parse_size("123").unwrap(), 123);
+        assert!(parse_size("12 parsecs").unwrap_err().to_string().contains("parsecs"));
+        assert!(parse_size("MB").is_err());
+    }
 
     #[test]
     fn a_config_file_error_names_the_file_and_field() {

@@ -80,6 +80,16 @@ impl Unit {
         format!("data/{}/{}-{:05}-of-{:05}.parquet", self.stream.split, self.stream.task, self.shard, self.shards)
     }
 
+    /// The path of file `part` of `parts`: a shard over the byte bound is written as several
+    /// files, `data/<split>/<task>-00000-of-00004-part-000.parquet` and on (they sort in row
+    /// order); a shard of one file has the plain [`path`](Self::path).
+    pub fn part_path(&self, part: usize, parts: usize) -> String {
+        if parts == 1 {
+            return self.path();
+        }
+        format!("{}-part-{part:03}.parquet", self.path().trim_end_matches(".parquet"))
+    }
+
     /// Number of examples.
     pub fn rows(&self) -> u64 {
         self.end - self.start
@@ -185,6 +195,21 @@ mod tests {
         assert_eq!(joined, all);
         let total: u64 = all.iter().map(Unit::rows).sum();
         assert_eq!(total, 1000 + 238 + 329 + 260);
+    }
+
+    #[test]
+    fn the_files_of_a_shard_sort_in_row_order_before_the_next_shard() {
+        let config = DatasetConfig { count: 30, shard_rows: 10, mix: [(Task::Pet, 1.0)].into(), ..Default::default() };
+        let all = units(&config);
+        let one = all[0].part_path(0, 1);
+        assert_eq!(one, "data/train/pet-00000-of-00003.parquet");
+        let parts: Vec<String> = (0..12).map(|k| all[0].part_path(k, 12)).collect();
+        assert_eq!(parts[11], "data/train/pet-00000-of-00003-part-011.parquet");
+        let mut names = parts.clone();
+        names.push(all[1].part_path(0, 1));
+        names.sort();
+        assert_eq!(names[..12], parts[..]);
+        assert!(names.iter().all(|n| n.starts_with("data/train/pet-") && n.ends_with(".parquet")));
     }
 
     #[test]

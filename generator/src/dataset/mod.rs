@@ -1,5 +1,6 @@
 //! Dataset generation at scale: the configuration ([`config`]), where each example goes
-//! ([`layout`]), records ([`record`]), the pipeline ([`pipeline`]), the folder's state and
+//! ([`layout`]), records ([`record`]), the pipeline ([`pipeline`]), writing a shard's files
+//! within the byte bound ([`shard_files`]), the folder's state and
 //! manifest ([`store`]), statistics ([`stats`]), the dataset card ([`card`]) and validation
 //! ([`validate`]).
 
@@ -8,6 +9,7 @@ pub mod config;
 pub mod layout;
 pub mod pipeline;
 pub mod record;
+pub mod shard_files;
 pub mod stats;
 pub mod store;
 pub mod validate;

@@ -1,7 +1,7 @@
 //! The generation pipeline of one worker: a planning thread (examples planned in parallel on
 //! the rayon pool, in order) feeds the rendering loop on the calling thread, which feeds a
 //! writing thread (PNG encoding on the rayon pool, then Parquet). Bounded queues between the
-//! stages keep memory flat and rendering busy. Each shard is written to a temporary name and
+//! stages keep memory flat and rendering busy. Each shard is written to temporary names and
 //! moved into place only when complete.
 
 use std::collections::BTreeMap;
@@ -10,12 +10,12 @@ use std::sync::mpsc::{Receiver, sync_channel};
 use anyhow::{Context, Result, anyhow};
 use indicatif::ProgressBar;
 use ipt_scenes::Assets;
-use ipt_schema::{Record, ShardWriter};
 use rayon::prelude::*;
 
 use super::config::DatasetConfig;
 use super::layout::{Split, Stream, Unit, template_of};
 use super::record::{Extras, record};
+use super::shard_files::ShardFiles;
 use super::stats::Distribution;
 use super::store::{DatasetDir, FinishedShard};
 use crate::render::{Outputs, Renderer};
@@ -151,10 +151,8 @@ pub fn generate<R: Renderer>(
 }
 
 /// The shard being written.
-struct OpenShard {
-    unit: Unit,
-    writer: ShardWriter,
-    pending: Vec<Record>,
+struct OpenShard<'a> {
+    files: ShardFiles<'a>,
     stats: Distribution,
 }
 
@@ -165,28 +163,23 @@ fn write(
     rendered: Receiver<Rendered>,
     progress: &ProgressBar,
 ) -> Result<Vec<FinishedShard>> {
-    let row_group = generator.config.row_group_rows as usize;
+    let config = generator.config;
     let mut finished = Vec::new();
     let mut open: Option<OpenShard> = None;
     let mut per_task: BTreeMap<Task, u64> = BTreeMap::new();
     for item in rendered {
         let record = record(&item.unit.stream, item.index, &item.planned.plan, &item.rendered, generator.extras())?;
-        if open.as_ref().map(|o| o.unit) != Some(item.unit) {
-            let temp = dir.prepare_temp(&item.unit)?;
-            let writer = ShardWriter::create(&temp, row_group)?;
-            open = Some(OpenShard { unit: item.unit, writer, pending: Vec::new(), stats: Distribution::default() });
+        if open.as_ref().map(|o| o.files.unit()) != Some(item.unit) {
+            let files = ShardFiles::create(dir, item.unit, config.shard_max_bytes, config.row_group_rows as usize)?;
+            open = Some(OpenShard { files, stats: Distribution::default() });
         }
         let shard = open.as_mut().expect("a shard is open");
         shard.stats.add(&record);
-        shard.pending.push(record);
-        if shard.pending.len() >= row_group || item.index + 1 == item.unit.end {
-            shard.writer.write(&shard.pending)?;
-            shard.pending.clear();
-        }
+        shard.files.push(&record)?;
         if item.index + 1 == item.unit.end {
             let shard = open.take().expect("a shard is open");
-            shard.writer.finish()?;
-            finished.push(dir.commit(&shard.unit, shard.stats)?);
+            let parts = shard.files.finish()?;
+            finished.push(dir.commit(&item.unit, &parts, shard.stats)?);
         }
         *per_task.entry(item.unit.stream.task).or_default() += 1;
         progress.set_message(per_task.iter().map(|(t, n)| format!("{t} {n}")).collect::<Vec<_>>().join(" · "));

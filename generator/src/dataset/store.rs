@@ -1,9 +1,10 @@
 //! A dataset folder and its state: the lock that keeps a second process out, the config the
 //! folder was started with, finished shards (each with a small record beside it, written
-//! only after the shard is complete and renamed into place), and the final manifest.
+//! only after the shard's files are complete and renamed into place), and the final manifest.
 //!
-//! Layout: `data/<split>/<task>-NNNNN-of-MMMMM.parquet`, `manifest.json`, `stats.json`,
-//! `README.md`, and `.ipt-gen/` for the state (config, locks, one JSON per finished shard).
+//! Layout: `data/<split>/<task>-NNNNN-of-MMMMM.parquet` (or, for a shard over the byte
+//! bound, `...-of-MMMMM-part-KKK.parquet` files), `manifest.json`, `stats.json`, `README.md`,
+//! and `.ipt-gen/` for the state (config, locks, one JSON per finished shard).
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -22,7 +23,7 @@ use crate::tasks::Task;
 /// Folder of the generator's state inside a dataset folder.
 pub const STATE_DIR: &str = ".ipt-gen";
 
-/// A finished shard, as listed in the manifest.
+/// A finished shard file, as listed in the manifest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShardEntry {
     /// Path inside the dataset folder.
@@ -33,7 +34,7 @@ pub struct ShardEntry {
     pub task: Task,
     /// Shard number within its (split, task) stream.
     pub shard: u64,
-    /// Index of its first example in the stream.
+    /// Index of the file's first example in the stream.
     pub first_index: u64,
     /// Rows (examples).
     pub rows: u64,
@@ -43,13 +44,37 @@ pub struct ShardEntry {
     pub sha256: String,
 }
 
-/// What is kept beside a finished shard: its entry and its label distribution.
+/// What is kept beside a finished shard: its files' entries and its label distribution.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FinishedShard {
-    /// The manifest entry.
-    pub entry: ShardEntry,
+    /// The manifest entries of its files, in row order (one unless the shard was over the
+    /// byte bound).
+    pub files: Vec<ShardEntry>,
     /// Its examples' distribution.
     pub stats: Distribution,
+}
+
+/// Whether `files` are the files of `unit`: named in order, their rows following each other
+/// from the shard's first example to its last.
+pub fn files_hold_shard(files: &[ShardEntry], unit: &Unit) -> bool {
+    let mut next = unit.start;
+    for (part, entry) in files.iter().enumerate() {
+        if entry.path != unit.part_path(part, files.len()) || entry.first_index != next || entry.rows == 0 {
+            return false;
+        }
+        next += entry.rows;
+    }
+    !files.is_empty() && next == unit.end
+}
+
+/// Rows of one file of a shard being committed: the file is the shard's temporary part file
+/// of the same number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartRows {
+    /// Index of the file's first example in the stream.
+    pub first_index: u64,
+    /// Rows in the file.
+    pub rows: u64,
 }
 
 /// The generator that made a dataset.
@@ -204,76 +229,91 @@ impl DatasetDir {
         self.state().join("shards").join(format!("{}-{}-{:05}.json", unit.stream.split, unit.stream.task, unit.shard))
     }
 
-    /// The shard's final path.
-    pub fn shard_path(&self, unit: &Unit) -> PathBuf {
-        self.root.join(unit.path())
-    }
-
-    /// Where the shard is written until it is complete.
-    pub fn temp_path(&self, unit: &Unit) -> PathBuf {
-        let path = self.shard_path(unit);
+    /// Where file `part` of `unit` is written until the shard is complete (its folder
+    /// created).
+    pub fn part_temp(&self, unit: &Unit, part: usize) -> Result<PathBuf> {
+        let path = self.root.join(unit.part_path(part, usize::MAX));
         let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-        path.with_file_name(format!(".{name}.partial"))
-    }
-
-    /// [`DatasetDir::temp_path`] of `unit`, with its folder created.
-    pub fn prepare_temp(&self, unit: &Unit) -> Result<PathBuf> {
-        let temp = self.temp_path(unit);
+        let temp = path.with_file_name(format!(".{name}.partial"));
         if let Some(parent) = temp.parent() {
             std::fs::create_dir_all(parent).with_context(|| format!("cannot create folder {}", parent.display()))?;
         }
         Ok(temp)
     }
 
-    /// The finished shard of `unit`, if its file is complete (its size matches the record).
+    /// The finished shard of `unit`, if its files are complete (their sizes match the record).
     pub fn finished(&self, unit: &Unit) -> Option<FinishedShard> {
         let finished: FinishedShard = read_json(&self.record_path(unit)).ok()?;
-        let size = std::fs::metadata(self.shard_path(unit)).ok()?.len();
-        (size == finished.entry.bytes && finished.entry.rows == unit.rows()).then_some(finished)
+        let complete = files_hold_shard(&finished.files, unit)
+            && finished
+                .files
+                .iter()
+                .all(|entry| std::fs::metadata(self.root.join(&entry.path)).is_ok_and(|m| m.len() == entry.bytes));
+        complete.then_some(finished)
     }
 
-    /// Removes what a killed run left of `unit`: a partial file, or a shard without a record.
+    /// Removes what a killed run left of `unit`: partial files, and files of a shard without
+    /// a record (every file of its folder named after the shard).
     pub fn discard_partial(&self, unit: &Unit) -> Result<()> {
-        for path in [self.temp_path(unit), self.shard_path(unit)] {
-            if path.exists() {
+        let path = self.root.join(unit.path());
+        let Some(folder) = path.parent() else { return Ok(()) };
+        let stem = path.file_stem().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        let Ok(entries) = std::fs::read_dir(folder) else { return Ok(()) };
+        for entry in entries {
+            let entry = entry.with_context(|| format!("cannot list {}", folder.display()))?;
+            let name = entry.file_name().to_string_lossy().to_string();
+            if name.trim_start_matches('.').starts_with(&stem) {
+                let path = entry.path();
                 std::fs::remove_file(&path).with_context(|| format!("cannot remove {}", path.display()))?;
             }
         }
         Ok(())
     }
 
-    /// Moves the complete temporary file of `unit` into place and records it.
-    pub fn commit(&self, unit: &Unit, stats: Distribution) -> Result<FinishedShard> {
-        let temp = self.temp_path(unit);
-        let bytes = std::fs::metadata(&temp).with_context(|| format!("cannot read {}", temp.display()))?.len();
-        let entry = ShardEntry {
-            path: unit.path(),
-            split: unit.stream.split,
-            task: unit.stream.task,
-            shard: unit.shard,
-            first_index: unit.start,
-            rows: unit.rows(),
-            bytes,
-            sha256: sha256_of(&temp)?,
-        };
-        let path = self.shard_path(unit);
-        std::fs::rename(&temp, &path)
-            .with_context(|| format!("cannot rename {} to {}", temp.display(), path.display()))?;
-        let finished = FinishedShard { entry, stats };
+    /// Moves the complete temporary files of `unit` (`parts[k]` the rows of part file `k`)
+    /// into place and records the shard as finished.
+    pub fn commit(&self, unit: &Unit, parts: &[PartRows], stats: Distribution) -> Result<FinishedShard> {
+        let mut files = Vec::new();
+        for (part, rows) in parts.iter().enumerate() {
+            let temp = self.part_temp(unit, part)?;
+            let bytes = std::fs::metadata(&temp).with_context(|| format!("cannot read {}", temp.display()))?.len();
+            let entry = ShardEntry {
+                path: unit.part_path(part, parts.len()),
+                split: unit.stream.split,
+                task: unit.stream.task,
+                shard: unit.shard,
+                first_index: rows.first_index,
+                rows: rows.rows,
+                bytes,
+                sha256: sha256_of(&temp)?,
+            };
+            let path = self.root.join(&entry.path);
+            std::fs::rename(&temp, &path)
+                .with_context(|| format!("cannot rename {} to {}", temp.display(), path.display()))?;
+            files.push(entry);
+        }
+        let finished = FinishedShard { files, stats };
+        if !files_hold_shard(&finished.files, unit) {
+            bail!("{}: its files do not hold the shard's rows {}..{}", unit.path(), unit.start, unit.end);
+        }
         write_json(&self.record_path(unit), &finished)?;
         Ok(finished)
     }
 
-    /// Copies a finished shard (file and record) from another dataset folder into this one.
+    /// Copies a finished shard (files and record) from another dataset folder into this one.
     pub fn adopt(&self, from: &DatasetDir, unit: &Unit) -> Result<()> {
-        let source = from.shard_path(unit);
-        let temp = self.prepare_temp(unit)?;
-        std::fs::copy(&source, &temp)
-            .with_context(|| format!("cannot copy {} to {}", source.display(), temp.display()))?;
-        let finished = from.finished(unit).with_context(|| format!("{} is not finished", source.display()))?;
-        let committed = self.commit(unit, finished.stats)?;
-        if committed.entry != finished.entry {
-            bail!("{}: the copy differs from the original (checksum)", source.display());
+        let finished = from.finished(unit).with_context(|| format!("{} is not finished", unit.path()))?;
+        let mut parts = Vec::new();
+        for (part, entry) in finished.files.iter().enumerate() {
+            let source = from.root.join(&entry.path);
+            let temp = self.part_temp(unit, part)?;
+            std::fs::copy(&source, &temp)
+                .with_context(|| format!("cannot copy {} to {}", source.display(), temp.display()))?;
+            parts.push(PartRows { first_index: entry.first_index, rows: entry.rows });
+        }
+        let committed = self.commit(unit, &parts, finished.stats)?;
+        if committed.files != finished.files {
+            bail!("{}: the copy differs from the original (checksum)", from.root.join(unit.path()).display());
         }
         Ok(())
     }
@@ -283,6 +323,7 @@ impl DatasetDir {
     pub fn finalize(&self, config: &DatasetConfig) -> Result<Manifest> {
         let mut shards = Vec::new();
         let mut missing = Vec::new();
+        let mut finished_shards = 0;
         let mut stats = Stats::new();
         for unit in units(config) {
             match self.finished(&unit) {
@@ -293,7 +334,8 @@ impl DatasetDir {
                         .entry(unit.stream.task)
                         .or_default()
                         .merge(&finished.stats);
-                    shards.push(finished.entry);
+                    shards.extend(finished.files);
+                    finished_shards += 1;
                 }
                 None => missing.push(unit.path()),
             }
@@ -302,7 +344,7 @@ impl DatasetDir {
             bail!(
                 "{} of {} shards are not finished yet (first: {}); run the remaining workers (or re-run the command) first",
                 missing.len(),
-                missing.len() + shards.len(),
+                missing.len() + finished_shards,
                 missing[0]
             );
         }
@@ -333,6 +375,26 @@ impl DatasetDir {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn discarding_a_partial_shard_removes_its_files_and_no_other() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = DatasetDir::new(root.path());
+        let config = DatasetConfig { count: 40, shard_rows: 10, mix: [(Task::Pet, 1.0)].into(), ..Default::default() };
+        let all = units(&config);
+        let (unit, next) = (&all[1], &all[2]);
+        let mut kept = vec![dir.part_temp(next, 0).unwrap(), root.path().join(next.path())];
+        let mut removed = vec![dir.part_temp(unit, 0).unwrap(), dir.part_temp(unit, 1).unwrap()];
+        removed.extend((0..2).map(|part| root.path().join(unit.part_path(part, 2))));
+        removed.push(root.path().join(unit.path()));
+        kept.push(root.path().join(all[0].path()));
+        for path in kept.iter().chain(&removed) {
+            std::fs::write(path, b"x").unwrap();
+        }
+        dir.discard_partial(unit).unwrap();
+        assert!(removed.iter().all(|p| !p.exists()));
+        assert!(kept.iter().all(|p| p.exists()));
+    }
 
     #[test]
     fn workers_starting_together_agree_on_one_config() {

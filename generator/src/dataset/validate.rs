@@ -1,22 +1,23 @@
-//! Checks a finished dataset: every shard's size, checksum, schema and row count; every
-//! record's id and place; every image decodes at its camera's size; and every label,
-//! question, option, camera and geometry re-derived from the template and seed (the plan is
-//! made again and compared field by field). Problems name the shard and the row.
+//! Checks a finished dataset: that each shard's files hold its rows in order; every file's
+//! size (and byte bound), checksum, schema and row count; every record's id and place; every
+//! image decodes at its camera's size; and every label, question, option, camera and
+//! geometry re-derived from the template and seed (the plan is made again and compared field
+//! by field). Problems name the file and the row.
 
 use anyhow::Result;
 use ipt_schema::{Image, Record, read_records};
 use rayon::prelude::*;
 
-use super::layout::{Unit, units};
+use super::layout::{Stream, Unit, units};
 use super::pipeline::Generator;
 use super::record::labels;
-use super::store::{DatasetDir, Manifest, sha256_of};
+use super::store::{DatasetDir, Manifest, ShardEntry, files_hold_shard, sha256_of};
 
 /// What validation found.
 #[derive(Debug, Default)]
 pub struct Report {
-    /// Shards checked.
-    pub shards: usize,
+    /// Shard files checked.
+    pub files: usize,
     /// Rows checked.
     pub rows: u64,
     /// Problems, each naming the shard (and row).
@@ -101,16 +102,23 @@ fn label_differences(stored: &Record, derived: &Record) -> Vec<String> {
     differences
 }
 
-/// Checks one shard's rows; problems are prefixed with the row.
-fn check_rows(generator: &Generator<'_>, unit: &Unit, records: &[Record], checks: Checks) -> Vec<String> {
+/// Checks the rows of one shard file, whose first row is example `first_index` of `stream`;
+/// problems are prefixed with the row.
+fn check_rows(
+    generator: &Generator<'_>,
+    stream: &Stream,
+    first_index: u64,
+    records: &[Record],
+    checks: Checks,
+) -> Vec<String> {
     records
         .par_iter()
         .enumerate()
         .flat_map_iter(|(row, record)| {
-            let index = unit.start + row as u64;
+            let index = first_index + row as u64;
             let mut problems = check_images(record);
             if checks.labels {
-                match generator.plan(&unit.stream, index).and_then(|p| labels(&unit.stream, index, &p.plan)) {
+                match generator.plan(stream, index).and_then(|p| labels(stream, index, &p.plan)) {
                     Ok(derived) => problems.extend(label_differences(record, &derived)),
                     Err(error) => problems.push(format!("cannot re-plan: {error:#}")),
                 }
@@ -120,57 +128,90 @@ fn check_rows(generator: &Generator<'_>, unit: &Unit, records: &[Record], checks
         .collect()
 }
 
-/// Validates the dataset in `dir` (its manifest, shards and rows).
+/// Validates the dataset in `dir` (its manifest, shard files and rows).
 pub fn validate(dir: &DatasetDir, manifest: &Manifest, generator: &Generator<'_>, checks: Checks) -> Report {
     let mut report = Report::default();
     let expected = units(&manifest.config);
-    if expected.len() != manifest.shards.len() {
-        report.problems.push(format!(
-            "manifest.json lists {} shards, the config makes {}",
-            manifest.shards.len(),
-            expected.len()
-        ));
-    }
     if checks.labels {
         generator.prepare(&expected);
     }
-    for (unit, entry) in expected.iter().zip(&manifest.shards) {
-        report.shards += 1;
-        let path = dir.root().join(&entry.path);
-        let mut problem = |p: String| report.problems.push(format!("{}: {p}", entry.path));
-        if entry.path != unit.path() || entry.rows != unit.rows() || entry.first_index != unit.start {
-            problem(format!("the manifest entry does not match the config's shard {}", unit.path()));
+    let mut entries = manifest.shards.iter().peekable();
+    for unit in &expected {
+        let files: Vec<ShardEntry> = std::iter::from_fn(|| {
+            entries.next_if(|e| (e.split, e.task, e.shard) == (unit.stream.split, unit.stream.task, unit.shard))
+        })
+        .cloned()
+        .collect();
+        if !files_hold_shard(&files, unit) {
+            report.problems.push(format!(
+                "{}: the manifest's files for this shard of the config ({}) do not hold its rows {}..{}",
+                unit.path(),
+                files.iter().map(|e| e.path.as_str()).collect::<Vec<_>>().join(", "),
+                unit.start,
+                unit.end
+            ));
             continue;
         }
-        let Ok(metadata) = std::fs::metadata(&path) else {
-            problem("missing".into());
-            continue;
-        };
-        if metadata.len() != entry.bytes {
-            problem(format!("{} bytes, the manifest says {} (truncated or replaced?)", metadata.len(), entry.bytes));
-        }
-        match sha256_of(&path) {
-            Ok(sum) if sum != entry.sha256 => {
-                problem(format!("checksum {sum} differs from the manifest's {}", entry.sha256))
-            }
-            Ok(_) => {}
-            Err(error) => problem(format!("{error:#}")),
-        }
-        let records = match read_records(&path) {
-            Ok(records) => records,
-            Err(error) => {
-                let message = error.to_string();
-                problem(message.trim_start_matches(&format!("{}: ", path.display())).to_string());
-                continue;
-            }
-        };
-        if records.len() as u64 != entry.rows {
-            problem(format!("{} rows, the manifest says {}", records.len(), entry.rows));
-        }
-        report.rows += records.len() as u64;
-        for row_problem in check_rows(generator, unit, &records, checks) {
-            report.problems.push(format!("{}: {row_problem}", entry.path));
+        for entry in &files {
+            check_file(dir, manifest, generator, unit, entry, checks, &mut report);
         }
     }
+    let extra: Vec<&str> = entries.map(|e| e.path.as_str()).collect();
+    if !extra.is_empty() {
+        report.problems.push(format!(
+            "manifest.json lists {} files the config does not make (first: {})",
+            extra.len(),
+            extra[0]
+        ));
+    }
     report
+}
+
+/// Checks one shard file against its manifest entry: size, byte bound, checksum, schema,
+/// rows.
+fn check_file(
+    dir: &DatasetDir,
+    manifest: &Manifest,
+    generator: &Generator<'_>,
+    unit: &Unit,
+    entry: &ShardEntry,
+    checks: Checks,
+    report: &mut Report,
+) {
+    report.files += 1;
+    let path = dir.root().join(&entry.path);
+    let mut problem = |p: String| report.problems.push(format!("{}: {p}", entry.path));
+    let Ok(metadata) = std::fs::metadata(&path) else {
+        problem("missing".into());
+        return;
+    };
+    if metadata.len() != entry.bytes {
+        problem(format!("{} bytes, the manifest says {} (truncated or replaced?)", metadata.len(), entry.bytes));
+    }
+    let max_bytes = manifest.config.shard_max_bytes;
+    if max_bytes > 0 && metadata.len() > max_bytes {
+        problem(format!("{} bytes, over the config's shard_max_bytes ({max_bytes})", metadata.len()));
+    }
+    match sha256_of(&path) {
+        Ok(sum) if sum != entry.sha256 => {
+            problem(format!("checksum {sum} differs from the manifest's {}", entry.sha256))
+        }
+        Ok(_) => {}
+        Err(error) => problem(format!("{error:#}")),
+    }
+    let records = match read_records(&path) {
+        Ok(records) => records,
+        Err(error) => {
+            let message = error.to_string();
+            problem(message.trim_start_matches(&format!("{}: ", path.display())).to_string());
+            return;
+        }
+    };
+    if records.len() as u64 != entry.rows {
+        problem(format!("{} rows, the manifest says {}", records.len(), entry.rows));
+    }
+    report.rows += records.len() as u64;
+    for row_problem in check_rows(generator, &unit.stream, entry.first_index, &records, checks) {
+        report.problems.push(format!("{}: {row_problem}", entry.path));
+    }
 }
