@@ -5,11 +5,12 @@
 //! moved into place only when complete.
 
 use std::collections::BTreeMap;
-use std::sync::mpsc::{Receiver, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use anyhow::{Context, Result, anyhow};
 use indicatif::ProgressBar;
 use ipt_scenes::Assets;
+use rayon::ThreadPool;
 use rayon::prelude::*;
 
 use super::config::DatasetConfig;
@@ -83,6 +84,39 @@ impl<'a> Generator<'a> {
     }
 }
 
+/// Plans the examples of `units` in order (batches in parallel on `pool`) and sends them on.
+fn plan_units(
+    generator: &Generator<'_>,
+    units: &[Unit],
+    pool: &ThreadPool,
+    plans: SyncSender<(Unit, u64, Result<PlannedExample>)>,
+) {
+    for unit in units {
+        let indices: Vec<u64> = (unit.start..unit.end).collect();
+        for batch in indices.chunks(PLAN_BATCH) {
+            let planned: Vec<_> =
+                pool.install(|| batch.par_iter().map(|&i| (i, generator.plan(&unit.stream, i))).collect());
+            for (index, plan) in planned {
+                if plans.send((*unit, index, plan)).is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Lets the calling thread run only when a core would otherwise be idle (Linux
+/// `SCHED_IDLE`), so planning and encoding fill the gaps the renderer leaves instead of
+/// taking its cores.
+fn yield_to_rendering() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: sched_setscheduler on the calling thread (pid 0) with a valid parameter.
+    unsafe {
+        let param = libc::sched_param { sched_priority: 0 };
+        libc::sched_setscheduler(0, libc::SCHED_IDLE, &param);
+    }
+}
+
 /// A rendered example on its way to the writer.
 struct Rendered {
     unit: Unit,
@@ -101,23 +135,22 @@ pub fn generate<R: Renderer>(
     progress: &ProgressBar,
 ) -> Result<Vec<FinishedShard>> {
     let outputs = Outputs { rgb: true, ids: generator.config.with_ids, depth: generator.config.with_depth };
+    let background = rayon::ThreadPoolBuilder::new()
+        .start_handler(|_| yield_to_rendering())
+        .build()
+        .context("cannot start the planning and encoding threads")?;
+    let background = &background;
     std::thread::scope(|scope| {
         let (plans, planned_rx) = sync_channel::<(Unit, u64, Result<PlannedExample>)>(PLAN_AHEAD);
         let planning = scope.spawn(move || {
-            for unit in units {
-                let indices: Vec<u64> = (unit.start..unit.end).collect();
-                for batch in indices.chunks(PLAN_BATCH) {
-                    let planned: Vec<_> = batch.par_iter().map(|&i| (i, generator.plan(&unit.stream, i))).collect();
-                    for (index, plan) in planned {
-                        if plans.send((*unit, index, plan)).is_err() {
-                            return;
-                        }
-                    }
-                }
-            }
+            yield_to_rendering();
+            plan_units(generator, units, background, plans)
         });
         let (rendered_tx, rendered_rx) = sync_channel::<Rendered>(ENCODE_AHEAD);
-        let writing = scope.spawn(move || write(generator, dir, rendered_rx, progress));
+        let writing = scope.spawn(move || {
+            yield_to_rendering();
+            write(generator, dir, background, rendered_rx, progress)
+        });
         let mut failure = None;
         for (unit, index, planned) in planned_rx.iter() {
             let step = planned
@@ -156,10 +189,12 @@ struct OpenShard<'a> {
     stats: Distribution,
 }
 
-/// Encodes and writes rendered examples, one shard after the other.
+/// Encodes (PNGs in parallel on `pool`) and writes rendered examples, one shard after the
+/// other.
 fn write(
     generator: &Generator<'_>,
     dir: &DatasetDir,
+    pool: &ThreadPool,
     rendered: Receiver<Rendered>,
     progress: &ProgressBar,
 ) -> Result<Vec<FinishedShard>> {
@@ -168,7 +203,9 @@ fn write(
     let mut open: Option<OpenShard> = None;
     let mut per_task: BTreeMap<Task, u64> = BTreeMap::new();
     for item in rendered {
-        let record = record(&item.unit.stream, item.index, &item.planned.plan, &item.rendered, generator.extras())?;
+        let record = pool.install(|| {
+            record(&item.unit.stream, item.index, &item.planned.plan, &item.rendered, generator.extras())
+        })?;
         if open.as_ref().map(|o| o.files.unit()) != Some(item.unit) {
             let files = ShardFiles::create(dir, item.unit, config.shard_max_bytes, config.row_group_rows as usize)?;
             open = Some(OpenShard { files, stats: Distribution::default() });
