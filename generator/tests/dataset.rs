@@ -7,7 +7,11 @@ use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use ipt_schema::{ShardWriter, read_records};
+use ipt_gen::dataset::config::DatasetConfig;
+use ipt_gen::dataset::layout::units;
+use ipt_gen::dataset::shard_files::ShardFiles;
+use ipt_gen::dataset::store::DatasetDir;
+use ipt_schema::{Image, ShardWriter, read_records};
 
 mod common;
 
@@ -228,6 +232,19 @@ fn shards_over_the_byte_bound_are_written_as_several_files_with_the_same_rows() 
     let result = run(&merge);
     assert!(result.status.success(), "{}", text(&result.stderr));
     assert_same_dataset(&out, &merged);
+}
+
+#[test]
+fn an_example_larger_than_the_byte_bound_is_an_error_naming_the_setting_and_example() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = DatasetDir::new(tmp.path());
+    let unit = units(&DatasetConfig { count: 4, shard_rows: 4, ..DatasetConfig::default() })[0];
+    let first = files(reference()).into_iter().map(|(name, _)| name).find(|n| n.ends_with(".parquet")).unwrap();
+    let mut record = read_records(&reference().join(first)).unwrap().remove(0);
+    record.imagination = Image::png(vec![0; 300_000]);
+    let mut shard = ShardFiles::create(&dir, unit, 256 * 1024, 32).unwrap();
+    let error = shard.push(&record).unwrap_err().to_string();
+    assert!(error.contains("shard_max_bytes") && error.contains(&record.id), "{error}");
 }
 
 /// A copy of the reference dataset to damage.

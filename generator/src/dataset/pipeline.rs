@@ -1,8 +1,9 @@
 //! The generation pipeline of one worker: a planning thread (examples planned in parallel on
-//! the rayon pool, in order) feeds the rendering loop on the calling thread, which feeds a
-//! writing thread (PNG encoding on the rayon pool, then Parquet). Bounded queues between the
-//! stages keep memory flat and rendering busy. Each shard is written to temporary names and
-//! moved into place only when complete.
+//! a rayon pool, in order) feeds the rendering loop on the calling thread, which feeds a
+//! writing thread (PNG encoding on the same pool, then Parquet). Bounded queues between the
+//! stages keep memory flat and rendering busy; the planning, writing and pool threads run at
+//! idle priority, so they use only the CPU the renderer leaves. Each shard is written to
+//! temporary names and moved into place only when complete.
 
 use std::collections::BTreeMap;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};

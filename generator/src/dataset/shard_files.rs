@@ -57,18 +57,17 @@ impl<'a> ShardFiles<'a> {
     pub fn push(&mut self, record: &Record) -> Result<()> {
         let rows = self.file.encode(std::slice::from_ref(record))?;
         let bound = rows.size_bound();
-        if self.file.size_bound_with(self.pending_bound + bound) > self.max_bytes {
-            if self.rows_in_file() == 0 {
-                bail!(
-                    "shard_max_bytes: {} bytes cannot hold {} (up to {} bytes with the file's footer); \
-                     raise --shard-max-bytes",
-                    self.max_bytes,
-                    record.id,
-                    self.file.size_bound_with(bound)
-                );
-            }
+        if self.file.size_bound_with(self.pending_bound + bound) > self.max_bytes && self.rows_in_file() > 0 {
             self.next_file()?;
-            return self.push(record);
+        }
+        if self.file.size_bound_with(self.pending_bound + bound) > self.max_bytes {
+            bail!(
+                "shard_max_bytes: {} bytes cannot hold {} (up to {} bytes with the file's footer); \
+                 raise --shard-max-bytes",
+                self.max_bytes,
+                record.id,
+                self.file.size_bound_with(bound)
+            );
         }
         self.pending.push(rows);
         self.pending_bound += bound;
