@@ -84,9 +84,11 @@ impl Unit {
     /// files, `data/<split>/<task>-00000-of-00004-part-000.parquet` and on (they sort in row
     /// order); a shard of one file has the plain [`path`](Self::path).
     pub fn part_path(&self, part: usize, parts: usize) -> String {
-        if parts == 1 {
-            return self.path();
-        }
+        if parts == 1 { self.path() } else { self.numbered_part_path(part) }
+    }
+
+    /// The path of file `part` of a shard of several files (`...-part-000.parquet`).
+    pub fn numbered_part_path(&self, part: usize) -> String {
         format!("{}-part-{part:03}.parquet", self.path().trim_end_matches(".parquet"))
     }
 

@@ -232,7 +232,7 @@ impl DatasetDir {
     /// Where file `part` of `unit` is written until the shard is complete (its folder
     /// created).
     pub fn part_temp(&self, unit: &Unit, part: usize) -> Result<PathBuf> {
-        let path = self.root.join(unit.part_path(part, usize::MAX));
+        let path = self.root.join(unit.numbered_part_path(part));
         let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
         let temp = path.with_file_name(format!(".{name}.partial"));
         if let Some(parent) = temp.parent() {
@@ -274,10 +274,11 @@ impl DatasetDir {
     /// into place and records the shard as finished.
     pub fn commit(&self, unit: &Unit, parts: &[PartRows], stats: Distribution) -> Result<FinishedShard> {
         let mut files = Vec::new();
+        let mut temps = Vec::new();
         for (part, rows) in parts.iter().enumerate() {
             let temp = self.part_temp(unit, part)?;
             let bytes = std::fs::metadata(&temp).with_context(|| format!("cannot read {}", temp.display()))?.len();
-            let entry = ShardEntry {
+            files.push(ShardEntry {
                 path: unit.part_path(part, parts.len()),
                 split: unit.stream.split,
                 task: unit.stream.task,
@@ -286,16 +287,18 @@ impl DatasetDir {
                 rows: rows.rows,
                 bytes,
                 sha256: sha256_of(&temp)?,
-            };
-            let path = self.root.join(&entry.path);
-            std::fs::rename(&temp, &path)
-                .with_context(|| format!("cannot rename {} to {}", temp.display(), path.display()))?;
-            files.push(entry);
+            });
+            temps.push(temp);
         }
-        let finished = FinishedShard { files, stats };
-        if !files_hold_shard(&finished.files, unit) {
+        if !files_hold_shard(&files, unit) {
             bail!("{}: its files do not hold the shard's rows {}..{}", unit.path(), unit.start, unit.end);
         }
+        for (temp, entry) in temps.iter().zip(&files) {
+            let path = self.root.join(&entry.path);
+            std::fs::rename(temp, &path)
+                .with_context(|| format!("cannot rename {} to {}", temp.display(), path.display()))?;
+        }
+        let finished = FinishedShard { files, stats };
         write_json(&self.record_path(unit), &finished)?;
         Ok(finished)
     }
