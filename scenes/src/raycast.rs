@@ -5,12 +5,15 @@
 //! The solids are the ones the renderer draws: one slab per room floor and ceiling, the
 //! doorway floors, the wall boxes and every object part as its primitive (a torus as its
 //! convex hull). A parry BVH over their bounding boxes keeps a cast at a few microseconds.
+//! A camera's grid of rays is cast in fans ([`SceneRaycaster::cast_fan`]): rays from one
+//! point in nearby directions, for which the solids are culled once, against a cone around
+//! the fan, instead of once per ray.
 
 use glam::Vec3;
 use rapier3d::parry::bounding_volume::Aabb as ParryAabb;
 use rapier3d::parry::math::Pose;
 use rapier3d::parry::partitioning::{Bvh, BvhBuildStrategy};
-use rapier3d::parry::query::Ray;
+use rapier3d::parry::query::{Ray, RayCast};
 use rapier3d::parry::shape::{Cuboid, SharedShape};
 
 use crate::collide::primitive_shape;
@@ -57,7 +60,44 @@ struct Solid {
     surface: Surface,
     pose: Pose,
     shape: SharedShape,
+    /// World box around the solid (the BVH's leaf box).
+    aabb: ParryAabb,
+    /// Centre of the sphere around `aabb`.
+    center: Vec3,
+    /// Radius of that sphere.
+    radius: f32,
 }
+
+impl Solid {
+    fn new(surface: Surface, pose: Pose, shape: SharedShape) -> Solid {
+        let aabb = shape.compute_aabb(&pose);
+        let (center, radius) = (aabb.center(), 0.5 * (aabb.maxs - aabb.mins).length());
+        Solid { surface, pose, shape, aabb, center, radius }
+    }
+
+    /// How far `point` is from the solid's box, less [`FAN_SLACK`] (0 inside it).
+    fn box_distance(&self, point: Vec3) -> f32 {
+        let outside = (self.aabb.mins - point).max(point - self.aabb.maxs).max(Vec3::ZERO);
+        (outside.length() - FAN_SLACK).max(0.0)
+    }
+
+    /// Whether the ray from `origin` with `1 / direction` per axis may meet the solid's box,
+    /// grown by [`FAN_SLACK`], before `limit`.
+    fn box_ahead(&self, origin: Vec3, inverse_direction: Vec3, limit: f32) -> bool {
+        let near = (self.aabb.mins - FAN_SLACK - origin) * inverse_direction;
+        let far = (self.aabb.maxs + FAN_SLACK - origin) * inverse_direction;
+        // An axis the ray runs along gives NaN (0 times infinity), which min and max skip.
+        let (enter, exit) = (near.min(far).max_element(), near.max(far).min_element());
+        enter < limit && exit >= enter.max(0.0)
+    }
+}
+
+/// Slack of the fan culling, metres: a solid this close to a fan's cone is kept, so that
+/// rounding never drops a solid one of the fan's rays hits.
+const FAN_SLACK: f32 = 1e-3;
+/// Fans wider than this (the cosine of the half-angle between their axis and a ray) are cast
+/// ray by ray: the cone test gains nothing on them.
+const FAN_MIN_COSINE: f32 = 0.5;
 
 /// A scene prepared for ray casts.
 pub struct SceneRaycaster {
@@ -76,10 +116,8 @@ impl SceneRaycaster {
     /// Prepares `scene`'s solids.
     pub fn new(scene: &Scene, options: CastOptions) -> SceneRaycaster {
         let mut solids = Vec::new();
-        let slab = |center: Vec3, size: Vec3, surface: Surface| Solid {
-            surface,
-            pose: Pose::from_translation(center),
-            shape: SharedShape::new(Cuboid::new(0.5 * size)),
+        let slab = |center: Vec3, size: Vec3, surface: Surface| {
+            Solid::new(surface, Pose::from_translation(center), SharedShape::new(Cuboid::new(0.5 * size)))
         };
         let half = 0.5 * SLAB_THICKNESS;
         for room in &scene.rooms {
@@ -100,14 +138,14 @@ impl SceneRaycaster {
         for object in &scene.objects {
             for (index, part) in object.parts.iter().enumerate() {
                 let obb = object.part_obb(index);
-                solids.push(Solid {
-                    surface: Surface::Object(object.id),
-                    pose: Pose::from_parts(obb.center, obb.rotation),
-                    shape: primitive_shape(part.shape, part.size),
-                });
+                solids.push(Solid::new(
+                    Surface::Object(object.id),
+                    Pose::from_parts(obb.center, obb.rotation),
+                    primitive_shape(part.shape, part.size),
+                ));
             }
         }
-        let leaves = solids.iter().enumerate().map(|(i, s)| (i, s.shape.compute_aabb(&s.pose)));
+        let leaves = solids.iter().enumerate().map(|(i, s)| (i, s.aabb));
         let bvh = Bvh::from_iter(BvhBuildStrategy::Binned, leaves.collect::<Vec<(usize, ParryAabb)>>());
         SceneRaycaster { solids, bvh }
     }
@@ -121,6 +159,69 @@ impl SceneRaycaster {
             solid.shape.cast_ray(&solid.pose, &ray, best, true)
         })?;
         Some(RayHit { surface: self.solids[index as usize].surface, distance, point: origin + distance * direction })
+    }
+
+    /// The first solid hit by each ray from `origin` along the unit `directions`, within
+    /// `max_distance`: the hits [`Self::cast`] finds ray by ray, for a fan of nearby
+    /// directions (a tile of a camera's pixel grid) at a fraction of the cost.
+    ///
+    /// The solids are culled once for the whole fan: a solid whose bounding sphere lies
+    /// outside the cone around the fan's directions cannot be hit by any of them. Each ray
+    /// then tries the rest nearest first (by the distance to their boxes), and stops at the
+    /// first solid farther away than its best hit so far.
+    pub fn cast_fan(&self, origin: Vec3, directions: &[Vec3], max_distance: f32) -> Vec<Option<RayHit>> {
+        let axis = directions.iter().copied().sum::<Vec3>().normalize_or_zero();
+        let cosine = directions.iter().map(|d| d.dot(axis)).fold(1.0f32, f32::min) - 1e-4;
+        if axis == Vec3::ZERO || cosine < FAN_MIN_COSINE {
+            return directions.iter().map(|d| self.cast(origin, *d, max_distance)).collect();
+        }
+        let sine = (1.0 - cosine * cosine).sqrt();
+        let mut nearby: Vec<(f32, &Solid)> = self
+            .solids
+            .iter()
+            .filter(|solid| {
+                let to_center = solid.center - origin;
+                let along = to_center.dot(axis);
+                let off_axis = (to_center.length_squared() - along * along).max(0.0).sqrt();
+                // How far the centre lies outside the cone (at most its distance to it).
+                off_axis * cosine - along * sine < solid.radius + FAN_SLACK
+            })
+            .map(|solid| (solid.box_distance(origin), solid))
+            .filter(|(nearest, _)| *nearest < max_distance)
+            .collect();
+        // Ties keep the solids' own order: the sort is stable.
+        nearby.sort_by(|a, b| a.0.total_cmp(&b.0));
+        directions
+            .iter()
+            .map(|direction| {
+                let ray = Ray::new(origin, *direction);
+                let inverse_direction = direction.recip();
+                let mut best: Option<(&Solid, f32)> = None;
+                for &(nearest, solid) in &nearby {
+                    let limit = best.map_or(max_distance, |(_, distance)| distance);
+                    if nearest >= limit {
+                        break;
+                    }
+                    // A quick test against the grown box first; then the BVH's own box test, so
+                    // that the fan prunes exactly the solids a cast ray by ray prunes.
+                    if !solid.box_ahead(origin, inverse_direction, limit)
+                        || solid.aabb.cast_local_ray(&ray, limit, true).is_none()
+                    {
+                        continue;
+                    }
+                    if let Some(distance) = solid.shape.cast_ray(&solid.pose, &ray, limit, true)
+                        && distance < limit
+                    {
+                        best = Some((solid, distance));
+                    }
+                }
+                best.map(|(solid, distance)| RayHit {
+                    surface: solid.surface,
+                    distance,
+                    point: origin + distance * *direction,
+                })
+            })
+            .collect()
     }
 
     /// Whether the straight segment from `a` to `b` is free of solids (`b` itself excluded by
@@ -163,5 +264,37 @@ mod tests {
             let hit = caster.cast(top, Vec3::NEG_Y, 10.0).unwrap();
             assert!(matches!(hit.surface, Surface::Object(_)), "{} from above: {:?}", object.name, hit.surface);
         }
+    }
+
+    #[test]
+    fn a_fan_hits_what_its_rays_hit_one_by_one() {
+        let assets = Assets::builtin().unwrap();
+        let mut compared = 0;
+        for (template, seed) in [("living_room", 1), ("kitchen", 2), ("apartment_family", 0), ("apartment_small", 3)] {
+            let scene = assets.build(template, seed, &BuildOptions::default()).unwrap();
+            let caster = SceneRaycaster::new(&scene, CastOptions { ceiling: true });
+            let cells = scene.nav.cells_in(crate::nav::CellState::Walkable);
+            for (i, cell) in cells.iter().enumerate().step_by(7) {
+                let p = scene.nav.center(*cell);
+                let origin = Vec3::new(p.x, 0.3 + (i % 5) as f32 * 0.4, p.y);
+                // A fan of 8 x 8 directions around a random-ish axis, from narrow to wide.
+                let yaw = (i * 67 % 360) as f32 * std::f32::consts::PI / 180.0;
+                let pitch = ((i * 31 % 120) as f32 - 60.0) * std::f32::consts::PI / 180.0;
+                let spread = [0.05, 0.2, 0.6][i % 3];
+                let directions: Vec<Vec3> = (0..64)
+                    .map(|k| {
+                        let (a, b) = ((k % 8) as f32 / 7.0 - 0.5, (k / 8) as f32 / 7.0 - 0.5);
+                        let (yaw, pitch) = (yaw + spread * a, pitch + spread * b);
+                        Vec3::new(yaw.sin() * pitch.cos(), pitch.sin(), yaw.cos() * pitch.cos()).normalize()
+                    })
+                    .collect();
+                let fan = caster.cast_fan(origin, &directions, 100.0);
+                for (direction, hit) in directions.iter().zip(fan) {
+                    assert_eq!(hit, caster.cast(origin, *direction, 100.0), "{template} {seed}, cell {i}");
+                    compared += usize::from(hit.is_some());
+                }
+            }
+        }
+        assert!(compared > 5_000, "only {compared} hits compared");
     }
 }

@@ -139,7 +139,12 @@ impl CameraModel {
 
     /// The world ray through the centre of pixel (u, v): origin and unit direction.
     pub fn ray(&self, pixel: Vec2) -> (Vec3, Vec3) {
-        let k = self.intrinsics();
+        self.ray_with(&self.intrinsics(), pixel)
+    }
+
+    /// [`Self::ray`] with the camera's intrinsics worked out once by the caller (a grid of
+    /// rays spends most of its time on them otherwise).
+    pub fn ray_with(&self, k: &Intrinsics, pixel: Vec2) -> (Vec3, Vec3) {
         let (x, y) = ((pixel.x - k.cx) / k.fx, (k.cy - pixel.y) / k.fy);
         match self.lens {
             Lens::Pinhole { .. } => {

@@ -4,12 +4,13 @@
 //! agrees with it within the tolerance stated in the render tests.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 
 use glam::{Vec2, Vec3};
-use ipt_scenes::raycast::SceneRaycaster;
+use ipt_scenes::raycast::{RayHit, SceneRaycaster};
 use ipt_scenes::scene::SceneObject;
 
-use crate::render::CameraModel;
+use crate::render::{CameraModel, Intrinsics, Lens};
 
 /// Grid columns used for labels (rows follow the image's aspect ratio): 64 x 64 = 4,096 rays
 /// for a square image, so the smallest threshold of the spec (0.1 %) is 4 rays.
@@ -68,8 +69,7 @@ impl Coverage {
 /// the image rectangle its box projects to. Each object's entry equals the one [`coverage`]
 /// gives, for a fraction of the rays; other objects are absent.
 pub fn coverage_of(caster: &SceneRaycaster, camera: &CameraModel, columns: u32, objects: &[&SceneObject]) -> Coverage {
-    let rows = grid_rows(camera, columns);
-    let (step_u, step_v) = (camera.width as f32 / columns as f32, camera.height as f32 / rows as f32);
+    let grid = RayGrid::new(camera, columns);
     let mut found: BTreeMap<u32, ObjectHits> = BTreeMap::new();
     for object in objects {
         let (min, max) = (object.aabb.min, object.aabb.max);
@@ -89,22 +89,18 @@ pub fn coverage_of(caster: &SceneRaycaster, camera: &CameraModel, columns: u32, 
             ),
             None => (Vec2::ZERO, Vec2::new(camera.width as f32, camera.height as f32)),
         };
-        let first_col = ((low.x / step_u - 0.5).ceil().max(0.0)) as u32;
-        let last_col = ((high.x / step_u - 0.5).floor().min(columns as f32 - 1.0)).max(-1.0) as i64;
-        let first_row = ((low.y / step_v - 0.5).ceil().max(0.0)) as u32;
-        let last_row = ((high.y / step_v - 0.5).floor().min(rows as f32 - 1.0)).max(-1.0) as i64;
-        for row in first_row as i64..=last_row {
-            for col in first_col as i64..=last_col {
-                let pixel = Vec2::new((col as f32 + 0.5) * step_u, (row as f32 + 0.5) * step_v);
-                let (origin, direction) = camera.ray(pixel);
-                if caster.cast(origin, direction, MAX_DISTANCE).is_some_and(|hit| hit.surface.object_id() == object.id)
-                {
-                    record(&mut found, object.id, pixel.x);
-                }
+        let first_col = ((low.x / grid.step_u - 0.5).ceil().max(0.0)) as u32;
+        let last_col = ((high.x / grid.step_u - 0.5).floor().min(grid.columns as f32 - 1.0)).max(-1.0) as i64;
+        let first_row = ((low.y / grid.step_v - 0.5).ceil().max(0.0)) as u32;
+        let last_row = ((high.y / grid.step_v - 0.5).floor().min(grid.rows as f32 - 1.0)).max(-1.0) as i64;
+        let (cols, rows) = (first_col..(last_col + 1) as u32, first_row..(last_row + 1) as u32);
+        grid.cast(caster, cols, rows, |pixel, hit| {
+            if hit.is_some_and(|hit| hit.surface.object_id() == object.id) {
+                record(&mut found, object.id, pixel.x);
             }
-        }
+        });
     }
-    Coverage { rays: rows * columns, width: camera.width, objects: found }
+    Coverage { rays: grid.rows * grid.columns, width: camera.width, objects: found }
 }
 
 /// Adds a ray at pixel column `u` to object `id`'s hits.
@@ -115,28 +111,74 @@ fn record(objects: &mut BTreeMap<u32, ObjectHits>, id: u32, u: f32) {
     entry.max_u = entry.max_u.max(u);
 }
 
-fn grid_rows(camera: &CameraModel, columns: u32) -> u32 {
-    ((columns as f32 * camera.height as f32 / camera.width as f32).round() as u32).max(1)
+/// Grid cells per side of a tile cast as one fan.
+const TILE: u32 = 8;
+
+/// A camera's grid of rays: one per cell centre, `columns` wide, rows following the image's
+/// aspect ratio.
+struct RayGrid<'a> {
+    camera: &'a CameraModel,
+    intrinsics: Intrinsics,
+    columns: u32,
+    rows: u32,
+    step_u: f32,
+    step_v: f32,
+}
+
+impl<'a> RayGrid<'a> {
+    fn new(camera: &'a CameraModel, columns: u32) -> RayGrid<'a> {
+        let rows = ((columns as f32 * camera.height as f32 / camera.width as f32).round() as u32).max(1);
+        let (step_u, step_v) = (camera.width as f32 / columns as f32, camera.height as f32 / rows as f32);
+        RayGrid { camera, intrinsics: camera.intrinsics(), columns, rows, step_u, step_v }
+    }
+
+    fn pixel(&self, col: u32, row: u32) -> Vec2 {
+        Vec2::new((col as f32 + 0.5) * self.step_u, (row as f32 + 0.5) * self.step_v)
+    }
+
+    /// Casts the ray of every cell in `cols` x `rows` and hands its pixel and first hit to
+    /// `visit`: a pinhole camera's rays in fans of [`TILE`] x [`TILE`] cells (they share an
+    /// origin), an orthographic camera's one by one.
+    fn cast(
+        &self,
+        caster: &SceneRaycaster,
+        cols: Range<u32>,
+        rows: Range<u32>,
+        mut visit: impl FnMut(Vec2, Option<RayHit>),
+    ) {
+        let fans = matches!(self.camera.lens, Lens::Pinhole { .. });
+        for tile_row in rows.clone().step_by(TILE as usize) {
+            for tile_col in cols.clone().step_by(TILE as usize) {
+                let pixels: Vec<Vec2> = (tile_row..(tile_row + TILE).min(rows.end))
+                    .flat_map(|row| (tile_col..(tile_col + TILE).min(cols.end)).map(move |col| (col, row)))
+                    .map(|(col, row)| self.pixel(col, row))
+                    .collect();
+                if fans {
+                    let directions: Vec<Vec3> =
+                        pixels.iter().map(|p| self.camera.ray_with(&self.intrinsics, *p).1).collect();
+                    let hits = caster.cast_fan(self.camera.pose.position, &directions, MAX_DISTANCE);
+                    pixels.into_iter().zip(hits).for_each(|(pixel, hit)| visit(pixel, hit));
+                } else {
+                    for pixel in pixels {
+                        let (origin, direction) = self.camera.ray_with(&self.intrinsics, pixel);
+                        visit(pixel, caster.cast(origin, direction, MAX_DISTANCE));
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Casts a `columns`-wide grid of rays (one per grid cell centre) through `camera`.
 pub fn coverage(caster: &SceneRaycaster, camera: &CameraModel, columns: u32) -> Coverage {
-    let rows = grid_rows(camera, columns);
-    let (step_u, step_v) = (camera.width as f32 / columns as f32, camera.height as f32 / rows as f32);
+    let grid = RayGrid::new(camera, columns);
     let mut objects: BTreeMap<u32, ObjectHits> = BTreeMap::new();
-    for row in 0..rows {
-        for col in 0..columns {
-            let pixel = Vec2::new((col as f32 + 0.5) * step_u, (row as f32 + 0.5) * step_v);
-            let (origin, direction) = camera.ray(pixel);
-            let Some(hit) = caster.cast(origin, direction, MAX_DISTANCE) else { continue };
-            let id = hit.surface.object_id();
-            if id == 0 {
-                continue;
-            }
+    grid.cast(caster, 0..grid.columns, 0..grid.rows, |pixel, hit| {
+        if let Some(id) = hit.map(|hit| hit.surface.object_id()).filter(|id| *id != 0) {
             record(&mut objects, id, pixel.x);
         }
-    }
-    Coverage { rays: rows * columns, width: camera.width, objects }
+    });
+    Coverage { rays: grid.rows * grid.columns, width: camera.width, objects }
 }
 
 #[cfg(test)]
