@@ -163,7 +163,8 @@ impl SceneRaycaster {
 
     /// The first solid hit by each ray from `origin` along the unit `directions`, within
     /// `max_distance`: the hits [`Self::cast`] finds ray by ray, for a fan of nearby
-    /// directions (a tile of a camera's pixel grid) at a fraction of the cost.
+    /// directions (a tile of a camera's pixel grid) at a fraction of the cost. Only a tie,
+    /// two solids hit at exactly the same distance, may be reported as the other solid.
     ///
     /// The solids are culled once for the whole fan: a solid whose bounding sphere lies
     /// outside the cone around the fan's directions cannot be hit by any of them. Each ray
