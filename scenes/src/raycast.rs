@@ -75,6 +75,12 @@ impl Solid {
         Solid { surface, pose, shape, aabb, center, radius }
     }
 
+    /// The hit of the ray from `origin` along the unit `direction` on this solid, `distance`
+    /// along it.
+    fn hit(&self, origin: Vec3, direction: Vec3, distance: f32) -> RayHit {
+        RayHit { surface: self.surface, distance, point: origin + distance * direction }
+    }
+
     /// How far `point` is from the solid's box, less [`FAN_SLACK`] (0 inside it).
     fn box_distance(&self, point: Vec3) -> f32 {
         let outside = (self.aabb.mins - point).max(point - self.aabb.maxs).max(Vec3::ZERO);
@@ -158,7 +164,7 @@ impl SceneRaycaster {
             let solid = &self.solids[leaf as usize];
             solid.shape.cast_ray(&solid.pose, &ray, best, true)
         })?;
-        Some(RayHit { surface: self.solids[index as usize].surface, distance, point: origin + distance * direction })
+        Some(self.solids[index as usize].hit(origin, direction, distance))
     }
 
     /// The first solid hit by each ray from `origin` along the unit `directions`, within
@@ -216,11 +222,7 @@ impl SceneRaycaster {
                         best = Some((solid, distance));
                     }
                 }
-                best.map(|(solid, distance)| RayHit {
-                    surface: solid.surface,
-                    distance,
-                    point: origin + distance * *direction,
-                })
+                best.map(|(solid, distance)| solid.hit(origin, *direction, distance))
             })
             .collect()
     }
