@@ -14,6 +14,7 @@ use super::load_assets;
 use crate::dataset::config::DatasetConfig;
 use crate::dataset::layout::worker_units;
 use crate::dataset::pipeline::{Generator, generate};
+use crate::dataset::rendering::Renderers;
 use crate::dataset::store::DatasetDir;
 use crate::render::Renderer;
 use crate::render::bevy_backend::{BevyRenderer, RendererOptions};
@@ -72,6 +73,11 @@ pub struct GenerateArgs {
     /// Graphics adapter to use (part of its name); default: a GPU if there is one.
     #[arg(long, value_name = "NAME")]
     pub adapter: Option<String>,
+    /// Renderers working side by side, each on a thread of its own; the images do not
+    /// depend on it. [default: 2 when the adapter rasterises on the CPU (no GPU) and there
+    /// are at least 2 cores, else 1]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=16))]
+    pub renderers: Option<u16>,
 }
 
 fn parse_shard_max_bytes(text: &str) -> Result<u64, String> {
@@ -179,13 +185,16 @@ pub fn run(sources: &AssetSources, args: &GenerateArgs) -> Result<()> {
     let mut startup_seconds = 0.0;
     if !todo.is_empty() {
         // Calibration keeps the rayon pool busy while the renderer starts on this thread.
-        let mut renderer = std::thread::scope(|scope| {
+        let options = RendererOptions { adapter: args.adapter.clone() };
+        let renderer = std::thread::scope(|scope| {
             let calibration = scope.spawn(|| generator.prepare(&todo));
-            let renderer = BevyRenderer::new(&RendererOptions { adapter: args.adapter.clone() });
+            let renderer = BevyRenderer::new(&options);
             calibration.join().map_err(|_| anyhow!("the calibration thread panicked"))?;
             renderer
         })?;
-        eprintln!("adapter: {}", renderer.adapter());
+        let side_by_side = args.renderers.map_or_else(|| renderer.default_side_by_side(), usize::from);
+        let mut renderers = Renderers::start(renderer, side_by_side - 1, move || BevyRenderer::new(&options))?;
+        eprintln!("adapter: {}; renderers: {}", renderers.first().adapter(), renderers.count());
         startup_seconds = start.elapsed().as_secs_f64();
         let progress = ProgressBar::new(total).with_style(
             ProgressStyle::with_template("{bar:30} {pos}/{len} examples · {per_sec} · eta {eta} · {msg}")
@@ -193,7 +202,7 @@ pub fn run(sources: &AssetSources, args: &GenerateArgs) -> Result<()> {
         );
         progress.set_position(total - remaining);
         progress.reset_eta();
-        generate(&generator, &dir, &todo, &mut renderer, &progress)?;
+        generate(&generator, &dir, &todo, &mut renderers, &progress)?;
         progress.finish_and_clear();
     }
     let seconds = start.elapsed().as_secs_f64();

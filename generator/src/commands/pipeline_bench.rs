@@ -8,6 +8,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::sync_channel;
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
@@ -19,12 +20,12 @@ use rayon::prelude::*;
 use super::bench::{process_cpu_seconds, resident_mib};
 use super::load_assets;
 use crate::dataset::config::DatasetConfig;
-use crate::dataset::layout::{Split, units};
+use crate::dataset::layout::{Split, Unit, units};
 use crate::dataset::pipeline::{Generator, generate};
+use crate::dataset::rendering::{Job, Renderers};
 use crate::dataset::store::DatasetDir;
 use crate::render::bevy_backend::{BevyRenderer, RendererOptions};
 use crate::render::{Outputs, Renderer};
-use crate::tasks::render::render_plan;
 
 /// Arguments of `ipt-gen bench generate`.
 #[derive(Debug, Args)]
@@ -44,6 +45,10 @@ pub struct PipelineBenchArgs {
     /// Graphics adapter (part of its name).
     #[arg(long, value_name = "NAME")]
     pub adapter: Option<String>,
+    /// Renderers side by side, in the render-only sample and in the pipeline alike.
+    /// [default: as `ipt-gen generate`]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=16))]
+    pub renderers: Option<u16>,
 }
 
 /// Resident memory sampled every half second: (seconds since start, MiB).
@@ -85,25 +90,33 @@ pub fn run(sources: &AssetSources, args: &PipelineBenchArgs) -> Result<()> {
     let generator = Generator::new(&assets, &config)?;
     let all = units(&config);
     generator.prepare(&all);
-    let mut renderer = BevyRenderer::new(&RendererOptions { adapter: args.adapter.clone() })?;
-    println!("adapter: {}", renderer.adapter());
+    let options = RendererOptions { adapter: args.adapter.clone() };
+    let renderer = BevyRenderer::new(&options)?;
+    let side_by_side = args.renderers.map_or_else(|| renderer.default_side_by_side(), usize::from);
+    let mut renderers = Renderers::start(renderer, side_by_side - 1, move || BevyRenderer::new(&options))?;
+    println!("adapter: {}; renderers: {}", renderers.first().adapter(), renderers.count());
 
     // Render-only: the first examples of each task's training stream.
-    let streams: Vec<_> =
-        all.iter().filter(|u| u.shard == 0 && u.stream.split == Split::Train).map(|u| u.stream).collect();
-    let per_task = args.render_sample.div_ceil(streams.len().max(1) as u64);
-    let jobs: Vec<_> = streams.iter().flat_map(|s| (0..per_task.min(s.count)).map(move |i| (*s, i))).collect();
+    let firsts: Vec<Unit> = all.iter().filter(|u| u.shard == 0 && u.stream.split == Split::Train).copied().collect();
+    let per_task = args.render_sample.div_ceil(firsts.len().max(1) as u64);
+    let sample: Vec<(Unit, u64)> =
+        firsts.iter().flat_map(|u| (0..per_task.min(u.stream.count)).map(move |i| (*u, i))).collect();
     let cpu = process_cpu_seconds();
-    let planned: Vec<_> = jobs.par_iter().map(|(s, i)| generator.plan(s, *i)).collect::<Result<_>>()?;
-    let plan_cpu_ms = 1000.0 * (process_cpu_seconds() - cpu) / planned.len().max(1) as f64;
+    let jobs: Vec<Job> = sample
+        .par_iter()
+        .map(|&(unit, index)| Ok(Job { unit, index, planned: generator.plan(&unit.stream, index)? }))
+        .collect::<Result<_>>()?;
+    let sampled = jobs.len();
+    let plan_cpu_ms = 1000.0 * (process_cpu_seconds() - cpu) / sampled.max(1) as f64;
     let outputs = Outputs { rgb: true, ids: false, depth: false };
     let (start, cpu) = (Instant::now(), process_cpu_seconds());
-    for example in &planned {
-        renderer.load_scene(&example.scene)?;
-        render_plan(&mut renderer, &example.plan, outputs)?;
-    }
-    let render_rate = planned.len() as f64 / start.elapsed().as_secs_f64();
-    let render_cpu_ms = 1000.0 * (process_cpu_seconds() - cpu) / planned.len().max(1) as f64;
+    let (done, rendered) = sync_channel(1);
+    std::thread::scope(|scope| {
+        scope.spawn(move || rendered.into_iter().count());
+        renderers.render(jobs.into_iter().map(Ok), outputs, done)
+    })?;
+    let render_rate = sampled as f64 / start.elapsed().as_secs_f64();
+    let render_cpu_ms = 1000.0 * (process_cpu_seconds() - cpu) / sampled.max(1) as f64;
 
     // The whole pipeline.
     let dir = DatasetDir::new(&args.out);
@@ -117,7 +130,7 @@ pub fn run(sources: &AssetSources, args: &PipelineBenchArgs) -> Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
     let memory = sample_memory(stop.clone());
     let (start, cpu) = (Instant::now(), process_cpu_seconds());
-    generate(&generator, &dir, &all, &mut renderer, &progress)?;
+    generate(&generator, &dir, &all, &mut renderers, &progress)?;
     let seconds = start.elapsed().as_secs_f64();
     let cpu_seconds = process_cpu_seconds() - cpu;
     stop.store(true, Ordering::Relaxed);
@@ -128,7 +141,7 @@ pub fn run(sources: &AssetSources, args: &PipelineBenchArgs) -> Result<()> {
     let bytes: u64 = manifest.shards.iter().map(|s| s.bytes).sum();
     println!(
         "| resolution | examples | time | pipeline examples/s | render-only examples/s ({} examples) | pipeline / render-only | dataset size | peak memory | memory, first -> last tenth |",
-        planned.len()
+        sampled
     );
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     println!(

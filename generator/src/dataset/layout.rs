@@ -58,6 +58,13 @@ pub struct Stream {
     pub seed: u64,
 }
 
+impl Stream {
+    /// What messages call example `index` of the stream, e.g. "pet example 12".
+    pub fn example_name(&self, index: u64) -> String {
+        format!("{} example {index}", self.task)
+    }
+}
+
 /// One shard: examples `start..end` of a stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Unit {

@@ -9,6 +9,7 @@ pub mod config;
 pub mod layout;
 pub mod pipeline;
 pub mod record;
+pub mod rendering;
 pub mod shard_files;
 pub mod stats;
 pub mod store;

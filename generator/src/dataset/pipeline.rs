@@ -1,6 +1,7 @@
 //! The generation pipeline of one worker: a planning thread (examples planned in parallel on
-//! a rayon pool, in order) feeds the rendering loop on the calling thread, which feeds a
-//! writing thread (PNG encoding on the same pool, then Parquet). Bounded queues between the
+//! a rayon pool, in order) feeds the renderers (the calling thread's and any more beside it,
+//! see `rendering`), which feed a writing thread (PNG encoding on the same pool, then
+//! Parquet, in the planned order). Bounded queues between the
 //! stages keep memory flat and rendering busy; the planning, writing and pool threads run at
 //! idle priority, so they use only the CPU the renderer leaves. Each shard is written to
 //! temporary names and moved into place only when complete.
@@ -17,12 +18,12 @@ use rayon::prelude::*;
 use super::config::DatasetConfig;
 use super::layout::{Split, Stream, Unit, template_of};
 use super::record::{Extras, record};
+use super::rendering::{Done, Job, Renderers};
 use super::shard_files::ShardFiles;
 use super::stats::Distribution;
 use super::store::{DatasetDir, FinishedShard};
 use crate::render::{Outputs, Renderer};
 use crate::tasks::driver::{PlannedExample, Planner};
-use crate::tasks::render::{RenderedExample, render_plan};
 use crate::tasks::{Task, TaskSettings};
 
 /// Plans planned ahead of rendering.
@@ -118,21 +119,13 @@ fn yield_to_rendering() {
     }
 }
 
-/// A rendered example on its way to the writer.
-struct Rendered {
-    unit: Unit,
-    index: u64,
-    planned: PlannedExample,
-    rendered: RenderedExample,
-}
-
-/// Generates `units` into `dir` with `renderer`; returns the shards finished. Progress goes
+/// Generates `units` into `dir` with `renderers`; returns the shards finished. Progress goes
 /// to `progress` (one step per example, message: examples per task).
 pub fn generate<R: Renderer>(
     generator: &Generator<'_>,
     dir: &DatasetDir,
     units: &[Unit],
-    renderer: &mut R,
+    renderers: &mut Renderers<R>,
     progress: &ProgressBar,
 ) -> Result<Vec<FinishedShard>> {
     let outputs = Outputs { rgb: true, ids: generator.config.with_ids, depth: generator.config.with_depth };
@@ -147,40 +140,19 @@ pub fn generate<R: Renderer>(
             yield_to_rendering();
             plan_units(generator, units, background, plans)
         });
-        let (rendered_tx, rendered_rx) = sync_channel::<Rendered>(ENCODE_AHEAD);
+        let (rendered_tx, rendered_rx) = sync_channel::<Done>(ENCODE_AHEAD);
         let writing = scope.spawn(move || {
             yield_to_rendering();
             write(generator, dir, background, rendered_rx, progress)
         });
-        let mut failure = None;
-        for (unit, index, planned) in planned_rx.iter() {
-            let step = planned
-                .and_then(|planned| {
-                    renderer.load_scene(&planned.scene)?;
-                    let rendered = render_plan(renderer, &planned.plan, outputs)?;
-                    Ok(Rendered { unit, index, planned, rendered })
-                })
-                .with_context(|| format!("{} example {index}", unit.stream.task));
-            match step {
-                Ok(item) => {
-                    if rendered_tx.send(item).is_err() {
-                        break; // The writer stopped; its error is reported below.
-                    }
-                }
-                Err(error) => {
-                    failure = Some(error);
-                    break;
-                }
-            }
-        }
-        drop(planned_rx);
-        drop(rendered_tx);
+        let jobs = planned_rx.into_iter().map(|(unit, index, planned)| {
+            planned.map(|planned| Job { unit, index, planned }).with_context(|| unit.stream.example_name(index))
+        });
+        // The renderers stop when the writer does; its error is reported below.
+        let rendering = renderers.render(jobs, outputs, rendered_tx);
         planning.join().map_err(|_| anyhow!("the planning thread panicked"))?;
         let written = writing.join().map_err(|_| anyhow!("the writing thread panicked"))?;
-        match failure {
-            Some(error) => Err(error),
-            None => written,
-        }
+        rendering.and(written)
     })
 }
 
@@ -190,38 +162,42 @@ struct OpenShard<'a> {
     stats: Distribution,
 }
 
-/// Encodes (PNGs in parallel on `pool`) and writes rendered examples, one shard after the
-/// other.
+/// Encodes (PNGs in parallel on `pool`) and writes rendered examples in the order they were
+/// planned (renderers side by side may finish them out of order), one shard after the other.
 fn write(
     generator: &Generator<'_>,
     dir: &DatasetDir,
     pool: &ThreadPool,
-    rendered: Receiver<Rendered>,
+    arrivals: Receiver<Done>,
     progress: &ProgressBar,
 ) -> Result<Vec<FinishedShard>> {
     let config = generator.config;
     let mut finished = Vec::new();
     let mut open: Option<OpenShard> = None;
     let mut per_task: BTreeMap<Task, u64> = BTreeMap::new();
-    for item in rendered {
-        let record = pool.install(|| {
-            record(&item.unit.stream, item.index, &item.planned.plan, &item.rendered, generator.extras())
-        })?;
-        if open.as_ref().map(|o| o.files.unit()) != Some(item.unit) {
-            let files = ShardFiles::create(dir, item.unit, config.shard_max_bytes, config.row_group_rows as usize)?;
-            open = Some(OpenShard { files, stats: Distribution::default() });
+    let mut early: BTreeMap<usize, Done> = BTreeMap::new();
+    let mut next = 0;
+    for arrival in arrivals {
+        early.insert(arrival.seq, arrival);
+        while let Some(Done { job: Job { unit, index, planned }, rendered, .. }) = early.remove(&next) {
+            next += 1;
+            let record = pool.install(|| record(&unit.stream, index, &planned.plan, &rendered, generator.extras()))?;
+            if open.as_ref().map(|o| o.files.unit()) != Some(unit) {
+                let files = ShardFiles::create(dir, unit, config.shard_max_bytes, config.row_group_rows as usize)?;
+                open = Some(OpenShard { files, stats: Distribution::default() });
+            }
+            let shard = open.as_mut().expect("a shard is open");
+            shard.stats.add(&record);
+            shard.files.push(&record)?;
+            if index + 1 == unit.end {
+                let shard = open.take().expect("a shard is open");
+                let parts = shard.files.finish()?;
+                finished.push(dir.commit(&unit, &parts, shard.stats)?);
+            }
+            *per_task.entry(unit.stream.task).or_default() += 1;
+            progress.set_message(per_task.iter().map(|(t, n)| format!("{t} {n}")).collect::<Vec<_>>().join(" · "));
+            progress.inc(1);
         }
-        let shard = open.as_mut().expect("a shard is open");
-        shard.stats.add(&record);
-        shard.files.push(&record)?;
-        if item.index + 1 == item.unit.end {
-            let shard = open.take().expect("a shard is open");
-            let parts = shard.files.finish()?;
-            finished.push(dir.commit(&item.unit, &parts, shard.stats)?);
-        }
-        *per_task.entry(item.unit.stream.task).or_default() += 1;
-        progress.set_message(per_task.iter().map(|(t, n)| format!("{t} {n}")).collect::<Vec<_>>().join(" · "));
-        progress.inc(1);
     }
     Ok(finished)
 }

@@ -122,6 +122,8 @@ fn slab(center: glam::Vec3, size: glam::Vec3, material: &SceneMaterial, role: Ro
 pub struct BevyRenderer {
     app: App,
     adapter: String,
+    /// The adapter rasterises on the CPU (lavapipe).
+    software: bool,
     meshes: MeshLibrary,
     materials: MaterialLibrary,
     scene_entities: Vec<Entity>,
@@ -183,15 +185,13 @@ impl BevyRenderer {
             TextureFormat::Rgba8UnormSrgb,
             None,
         ));
-        let adapter = app
-            .sub_app(RenderApp)
-            .world()
-            .get_resource::<RenderAdapterInfo>()
-            .map(|info| format!("{} ({:?}, {:?})", info.name, info.device_type, info.backend))
-            .context(NO_ADAPTER)?;
+        let info = app.sub_app(RenderApp).world().get_resource::<RenderAdapterInfo>().context(NO_ADAPTER)?;
+        let adapter = format!("{} ({:?}, {:?})", info.name, info.device_type, info.backend);
+        let software = info.device_type == wgpu::DeviceType::Cpu;
         let mut renderer = BevyRenderer {
             app,
             adapter,
+            software,
             meshes: MeshLibrary::default(),
             materials: MaterialLibrary::default(),
             scene_entities: Vec::new(),
@@ -202,6 +202,14 @@ impl BevyRenderer {
         };
         renderer.frame()?;
         Ok(renderer)
+    }
+
+    /// How many renderers a long run should use side by side by default: two when the
+    /// adapter rasterises on the CPU (no GPU) and there are at least two cores, as one leaves
+    /// part of them idle (docs/benchmarks.md); else one.
+    pub fn default_side_by_side(&self) -> usize {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if self.software && cores >= 2 { 2 } else { 1 }
     }
 
     /// Spawns one piece of geometry three times: lit, as a flat id colour, and for depth.
