@@ -6,9 +6,9 @@
 //! The first renderer runs on the calling thread, the others each on a thread of its own for
 //! their whole life (a Bevy app stays on the thread that made it). Examples are numbered in
 //! the order they come and dealt out in turn: renderer `k` of `n` draws examples `k`, `k + n`,
-//! and so on. That deal does not depend on timing, so a run's images do not either: a
-//! renderer's images can depend, in rare edge pixels, on the scenes it drew before
-//! (docs/benchmarks.md). The consumer puts the examples back in order.
+//! and so on, so the deal does not depend on timing (and an example's images do not depend
+//! on the renderer that draws it; docs/rendering.md). The consumer puts the examples back in
+//! order.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
