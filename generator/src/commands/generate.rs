@@ -74,8 +74,8 @@ pub struct GenerateArgs {
     #[arg(long, value_name = "NAME")]
     pub adapter: Option<String>,
     /// Renderers working side by side, each on a thread of its own; the images do not
-    /// depend on it. [default: 2 when the adapter rasterises on the CPU (no GPU) and there
-    /// are at least 2 cores, else 1]
+    /// depend on it. [default: 2 when the adapter rasterises on the CPU (no GPU), there are
+    /// at least 2 cores and the resolution is below 512, else 1]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=16))]
     pub renderers: Option<u16>,
 }
@@ -192,7 +192,7 @@ pub fn run(sources: &AssetSources, args: &GenerateArgs) -> Result<()> {
             calibration.join().map_err(|_| anyhow!("the calibration thread panicked"))?;
             renderer
         })?;
-        let side_by_side = args.renderers.map_or_else(|| renderer.default_side_by_side(), usize::from);
+        let side_by_side = args.renderers.map_or_else(|| renderer.default_side_by_side(config.resolution), usize::from);
         let mut renderers = Renderers::start(renderer, side_by_side - 1, move || BevyRenderer::new(&options))?;
         eprintln!("adapter: {}; renderers: {}", renderers.first().adapter(), renderers.count());
         startup_seconds = start.elapsed().as_secs_f64();

@@ -224,12 +224,14 @@ impl BevyRenderer {
         Ok(renderer)
     }
 
-    /// How many renderers a long run should use side by side by default: two when the
-    /// adapter rasterises on the CPU (no GPU) and there are at least two cores, as one leaves
-    /// part of them idle (docs/benchmarks.md); else one.
-    pub fn default_side_by_side(&self) -> usize {
+    /// How many renderers a long run of images `resolution` pixels wide should use side by
+    /// side by default: two when the adapter rasterises on the CPU (no GPU), there are at
+    /// least two cores and the images are smaller than 512 px, as one renderer then leaves
+    /// part of the cores idle; else one (at 512 px one already fills two cores, and a second
+    /// only costs memory; docs/benchmarks.md).
+    pub fn default_side_by_side(&self, resolution: u32) -> usize {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        if self.software && cores >= 2 { 2 } else { 1 }
+        if self.software && cores >= 2 && resolution < 512 { 2 } else { 1 }
     }
 
     /// Spawns one piece of geometry three times: lit, as a flat id colour, and for depth.
