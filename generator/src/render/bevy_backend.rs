@@ -558,7 +558,7 @@ impl Renderer for BevyRenderer {
                 });
             }
         }
-        self.spawn_lights(scene);
+        self.light_rooms(scene);
         Ok(())
     }
 
@@ -577,7 +577,7 @@ impl Renderer for BevyRenderer {
 
 impl BevyRenderer {
     /// Lights each room with a ceiling light from the pool; the pool's other lights go dark.
-    fn spawn_lights(&mut self, scene: &Scene) {
+    fn light_rooms(&mut self, scene: &Scene) {
         let world = self.app.world_mut();
         while self.lights.len() < scene.rooms.len() {
             self.lights.push(spawn_light(world));
