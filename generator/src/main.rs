@@ -7,6 +7,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use ipt_gen::commands;
+use ipt_gen::render::bevy_backend::cpu_raster_threads_each;
+use ipt_scenes::AssetSources;
 
 /// Generates imaginative-perception training data from procedural indoor scenes.
 #[derive(Debug, Parser)]
@@ -66,10 +68,30 @@ fn ensure_runtime_dir() {
     }
 }
 
+/// Gives each of the renderers that `generate` or `bench generate` will run side by side its
+/// share of lavapipe's raster threads (`LP_NUM_THREADS`, see [`cpu_raster_threads_each`]),
+/// unless the variable is set already. Mesa reads it when a renderer starts; this runs before
+/// any thread starts. It has no effect on a GPU.
+fn share_cpu_rasteriser(sources: &AssetSources, command: &Command) {
+    let renderers = match command {
+        Command::Generate(args) => args.renderers_on_cpu(sources),
+        Command::Bench(commands::bench::BenchCommand::Generate(args)) => args.renderers_on_cpu(),
+        _ => return,
+    };
+    if std::env::var_os("LP_NUM_THREADS").is_some() {
+        return;
+    }
+    if let Some(threads) = cpu_raster_threads_each(renderers) {
+        // SAFETY: called in main before any other thread exists.
+        unsafe { std::env::set_var("LP_NUM_THREADS", threads.to_string()) };
+    }
+}
+
 fn main() -> ExitCode {
     ensure_runtime_dir();
     let cli = Cli::parse();
-    let sources = ipt_scenes::AssetSources { catalog_dirs: cli.catalog_dirs, template_dirs: cli.template_dirs };
+    let sources = AssetSources { catalog_dirs: cli.catalog_dirs, template_dirs: cli.template_dirs };
+    share_cpu_rasteriser(&sources, &cli.command);
     let result = match cli.command {
         Command::Scene(args) => commands::scene::run(&sources, &args),
         Command::Render(args) => commands::render::run(&args),

@@ -17,7 +17,7 @@ use crate::dataset::pipeline::{Generator, generate};
 use crate::dataset::rendering::Renderers;
 use crate::dataset::store::DatasetDir;
 use crate::render::Renderer;
-use crate::render::bevy_backend::{BevyRenderer, RendererOptions};
+use crate::render::bevy_backend::{BevyRenderer, RendererOptions, side_by_side_on_cpu};
 use crate::tasks::Task;
 
 /// Arguments of `ipt-gen generate`.
@@ -74,10 +74,24 @@ pub struct GenerateArgs {
     #[arg(long, value_name = "NAME")]
     pub adapter: Option<String>,
     /// Renderers working side by side, each on a thread of its own; the images do not
-    /// depend on it. [default: 2 when the adapter rasterises on the CPU (no GPU), there are
-    /// at least 2 cores and the resolution is below 512, else 1]
+    /// depend on it. On a CPU rasteriser (lavapipe) they share the cores: each gets
+    /// cores / N raster threads unless LP_NUM_THREADS is set. [default: 2 when the adapter
+    /// rasterises on the CPU (no GPU), there are at least 2 cores and the resolution is
+    /// below 512, else 1]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=16))]
     pub renderers: Option<u16>,
+}
+
+impl GenerateArgs {
+    /// The renderers this run will use if the adapter rasterises on the CPU: `--renderers`,
+    /// or the default for the run's resolution (one if the config cannot be read; `run`
+    /// reports why).
+    pub fn renderers_on_cpu(&self, sources: &AssetSources) -> usize {
+        self.renderers.map_or_else(
+            || config_of(sources, self).map_or(1, |config| side_by_side_on_cpu(config.resolution)),
+            usize::from,
+        )
+    }
 }
 
 fn parse_shard_max_bytes(text: &str) -> Result<u64, String> {

@@ -24,7 +24,7 @@ use crate::dataset::layout::{Split, Unit, units};
 use crate::dataset::pipeline::{Generator, generate};
 use crate::dataset::rendering::{Job, Renderers};
 use crate::dataset::store::DatasetDir;
-use crate::render::bevy_backend::{BevyRenderer, RendererOptions};
+use crate::render::bevy_backend::{BevyRenderer, RendererOptions, side_by_side_on_cpu};
 use crate::render::{Outputs, Renderer};
 
 /// Arguments of `ipt-gen bench generate`.
@@ -49,6 +49,13 @@ pub struct PipelineBenchArgs {
     /// [default: as `ipt-gen generate`]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=16))]
     pub renderers: Option<u16>,
+}
+
+impl PipelineBenchArgs {
+    /// The renderers this run will use if the adapter rasterises on the CPU.
+    pub fn renderers_on_cpu(&self) -> usize {
+        self.renderers.map_or_else(|| side_by_side_on_cpu(self.resolution), usize::from)
+    }
 }
 
 /// Resident memory sampled every half second: (seconds since start, MiB).

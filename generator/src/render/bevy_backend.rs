@@ -131,6 +131,28 @@ fn tie_breaking_growth(rank: usize) -> f32 {
     STEP * (1 + rank % RANKS) as f32
 }
 
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// How many renderers a long run of images `resolution` pixels wide should use side by side
+/// on an adapter that rasterises on the CPU: two when there are at least two cores and the
+/// images are smaller than 512 px, as one renderer then leaves part of the cores idle; else
+/// one (at 512 px one already fills two cores; docs/benchmarks.md).
+pub fn side_by_side_on_cpu(resolution: u32) -> usize {
+    if cores() >= 2 && resolution < 512 { 2 } else { 1 }
+}
+
+/// The raster threads each of `renderers` renderers side by side should give lavapipe
+/// (`LP_NUM_THREADS`): the cores shared among them, at least one each; `None` for a single
+/// renderer, which keeps lavapipe's default of one per core. By default each lavapipe device
+/// starts one raster thread per core, so two renderers on two cores would run four raster
+/// threads and two main threads; one raster thread each makes 8-9 % more examples per second
+/// at 256 px (docs/benchmarks.md, session 10).
+pub fn cpu_raster_threads_each(renderers: usize) -> Option<usize> {
+    (renderers > 1).then(|| (cores() / renderers).max(1))
+}
+
 /// The Bevy renderer.
 pub struct BevyRenderer {
     app: App,
@@ -225,13 +247,10 @@ impl BevyRenderer {
     }
 
     /// How many renderers a long run of images `resolution` pixels wide should use side by
-    /// side by default: two when the adapter rasterises on the CPU (no GPU), there are at
-    /// least two cores and the images are smaller than 512 px, as one renderer then leaves
-    /// part of the cores idle; else one (at 512 px one already fills two cores, and a second
-    /// only costs memory; docs/benchmarks.md).
+    /// side by default: [`side_by_side_on_cpu`] when the adapter rasterises on the CPU (no
+    /// GPU), else one.
     pub fn default_side_by_side(&self, resolution: u32) -> usize {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        if self.software && cores >= 2 && resolution < 512 { 2 } else { 1 }
+        if self.software { side_by_side_on_cpu(resolution) } else { 1 }
     }
 
     /// Spawns one piece of geometry three times: lit, as a flat id colour, and for depth.
@@ -702,4 +721,23 @@ fn decode_depth(data: &[u8], width: u32, height: u32) -> DepthImage {
         })
         .collect();
     DepthImage { width, height, metres }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renderers_side_by_side_share_the_cores_among_their_raster_threads() {
+        assert_eq!(cpu_raster_threads_each(1), None, "a single renderer keeps lavapipe's default");
+        for renderers in 2..=16 {
+            let each = cpu_raster_threads_each(renderers).expect("a share for renderers side by side");
+            assert!(each >= 1, "{renderers} renderers: every renderer needs a raster thread");
+            assert!(
+                each * renderers <= cores().max(renderers),
+                "{renderers} renderers: more raster threads than cores"
+            );
+            assert!((each + 1) * renderers > cores(), "{renderers} renderers: cores left without a raster thread");
+        }
+    }
 }
