@@ -147,8 +147,8 @@ pub fn side_by_side_on_cpu(resolution: u32) -> usize {
 /// (`LP_NUM_THREADS`): the cores shared among them, at least one each; `None` for a single
 /// renderer, which keeps lavapipe's default of one per core. By default each lavapipe device
 /// starts one raster thread per core, so two renderers on two cores would run four raster
-/// threads and two main threads; one raster thread each makes 8-9 % more examples per second
-/// at 256 px (docs/benchmarks.md, session 10).
+/// threads and two main threads; one raster thread each made 6-12 % more examples per
+/// second at 256 px (docs/benchmarks.md, session 10).
 pub fn cpu_raster_threads_each(renderers: usize) -> Option<usize> {
     (renderers > 1).then(|| (cores() / renderers).max(1))
 }
