@@ -24,7 +24,7 @@ use crate::dataset::layout::{Split, Unit, units};
 use crate::dataset::pipeline::{Generator, generate};
 use crate::dataset::rendering::{Job, Renderers};
 use crate::dataset::store::DatasetDir;
-use crate::render::bevy_backend::{BevyRenderer, RendererOptions, side_by_side_on_cpu};
+use crate::render::bevy_backend::{BevyRenderer, RendererOptions, cores, side_by_side_on_cpu};
 use crate::render::{Outputs, Renderer};
 
 /// Arguments of `ipt-gen bench generate`.
@@ -164,7 +164,7 @@ pub fn run(sources: &AssetSources, args: &PipelineBenchArgs) -> Result<()> {
         "CPU time per example (all threads): planning {plan_cpu_ms:.0} ms and rendering {render_cpu_ms:.0} ms (the sample, each alone); the whole pipeline {:.0} ms, using {:.2} of {} cores",
         1000.0 * cpu_seconds / total as f64,
         cpu_seconds / seconds,
-        std::thread::available_parallelism().map_or(1, |n| n.get())
+        cores()
     );
     Ok(())
 }

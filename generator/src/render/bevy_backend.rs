@@ -131,7 +131,8 @@ fn tie_breaking_growth(rank: usize) -> f32 {
     STEP * (1 + rank % RANKS) as f32
 }
 
-fn cores() -> usize {
+/// The cores this process may use (1 if unknown).
+pub fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
