@@ -1,10 +1,12 @@
 //! Collision queries on oriented boxes and primitives (parry, the geometry library under
 //! rapier3d), and the exact lowest point of a posed primitive.
 
+use std::sync::OnceLock;
+
 use glam::{Quat, Vec3};
 use rapier3d::parry::math::Pose;
 use rapier3d::parry::query;
-use rapier3d::parry::shape::{Ball, Capsule, Cone, Cuboid, Cylinder, SharedShape};
+use rapier3d::parry::shape::{Ball, Capsule, Cone, ConvexPolyhedron, Cuboid, Cylinder, SharedShape};
 
 use crate::geometry::{Obb, Shape};
 
@@ -33,25 +35,32 @@ pub fn primitive_shape(shape: Shape, size: Vec3) -> SharedShape {
         Shape::Cone => SharedShape::new(Cone::new(h.y, h.x)),
         // A torus's convex hull, as a polygonal prism (an exact torus is not convex). A flat
         // box instead made the solver sink plates with a rim into the table.
-        Shape::Torus => hull(&ring(h, -h.y).into_iter().chain(ring(h, h.y)).collect::<Vec<_>>()),
+        Shape::Torus => {
+            let prism = unit_prism().clone().scaled(Vec3::new(h.x, h.y, h.x));
+            SharedShape::new(prism.expect("parry scales a convex polyhedron along its axes"))
+        }
         Shape::Sphere => SharedShape::new(Ball::new(h.x)),
         Shape::Capsule => SharedShape::new(Capsule::new_y((h.y - h.x).max(0.0), h.x)),
     }
 }
 
-/// Points on a circle of radius `h.x` at height `y`.
-fn ring(h: Vec3, y: f32) -> Vec<Vec3> {
-    let radius = h.x;
-    (0..ROUND_SIDES)
-        .map(|i| {
-            let angle = 2.0 * std::f32::consts::PI * i as f32 / ROUND_SIDES as f32;
-            Vec3::new(radius * libm::cosf(angle), y, radius * libm::sinf(angle))
-        })
-        .collect()
-}
-
-fn hull(points: &[Vec3]) -> SharedShape {
-    SharedShape::convex_hull(points).expect("a prism or pyramid has a hull")
+/// The convex hull of a prism with [`ROUND_SIDES`] sides, radius 1, from height -1 to 1,
+/// built once and scaled per torus: computing hulls was about a tenth of planning an
+/// example, and scaling a convex prism along its axes keeps it the hull of the scaled
+/// points. A torus scales x and z alike, so the face normals keep their directions (parry's
+/// `scaled` multiplies normals by the scale, which is exact only then).
+fn unit_prism() -> &'static ConvexPolyhedron {
+    static PRISM: OnceLock<ConvexPolyhedron> = OnceLock::new();
+    PRISM.get_or_init(|| {
+        let ring = |y: f32| {
+            (0..ROUND_SIDES).map(move |i| {
+                let angle = 2.0 * std::f32::consts::PI * i as f32 / ROUND_SIDES as f32;
+                Vec3::new(libm::cosf(angle), y, libm::sinf(angle))
+            })
+        };
+        let points: Vec<Vec3> = ring(-1.0).chain(ring(1.0)).collect();
+        ConvexPolyhedron::from_convex_hull(&points).expect("a prism has a hull")
+    })
 }
 
 /// The lowest world height of a primitive filling `size`, centred at `center` with `rotation`.
@@ -104,6 +113,35 @@ mod tests {
             let expected = (center + rotation * support).y;
             let ours = lowest_point(shape, size, center, rotation);
             assert!((ours - expected).abs() < 1e-5, "{shape:?}: {ours} vs {expected}");
+        }
+    }
+
+    #[test]
+    fn a_torus_is_the_hull_of_its_own_prism() {
+        use rapier3d::parry::shape::{Shape as _, SupportMap};
+        for size in [Vec3::new(0.26, 0.02, 0.26), Vec3::new(0.09, 0.05, 0.09), Vec3::new(1.2, 0.3, 1.2)] {
+            let h = 0.5 * size;
+            let corners: Vec<Vec3> = (0..ROUND_SIDES)
+                .flat_map(|i| {
+                    let angle = 2.0 * std::f32::consts::PI * i as f32 / ROUND_SIDES as f32;
+                    let (x, z) = (h.x * libm::cosf(angle), h.x * libm::sinf(angle));
+                    [Vec3::new(x, -h.y, z), Vec3::new(x, h.y, z)]
+                })
+                .collect();
+            let expected = ConvexPolyhedron::from_convex_hull(&corners).unwrap();
+            let shape = primitive_shape(Shape::Torus, size);
+            let ours = shape.as_convex_polyhedron().expect("a torus is a convex polyhedron");
+            assert_eq!(ours.points().len(), expected.points().len());
+            assert_eq!(ours.faces().len(), expected.faces().len());
+            for k in 0..200 {
+                let direction = euler_degrees([k as f32 * 37.0, k as f32 * 73.0, 0.0]) * Vec3::Z;
+                let reach = |p: Vec3| p.dot(direction);
+                let (a, b) =
+                    (reach(ours.local_support_point(direction)), reach(expected.local_support_point(direction)));
+                assert!((a - b).abs() < 1e-6, "{size} towards {direction}: {a} vs {b}");
+            }
+            let (a, b) = (ours.mass_properties(1.0), expected.mass_properties(1.0));
+            assert!((a.mass() - b.mass()).abs() < 1e-5 * b.mass(), "{size}: volume {} vs {}", a.mass(), b.mass());
         }
     }
 
