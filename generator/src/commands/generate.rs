@@ -207,7 +207,7 @@ pub fn run(sources: &AssetSources, args: &GenerateArgs) -> Result<()> {
             renderer
         })?;
         let side_by_side = args.renderers.map_or_else(|| renderer.default_side_by_side(config.resolution), usize::from);
-        let mut renderers = Renderers::start(renderer, side_by_side - 1, move || BevyRenderer::new(&options))?;
+        let mut renderers = Renderers::start(renderer, side_by_side - 1, move |_| BevyRenderer::new(&options))?;
         eprintln!("adapter: {}; renderers: {}", renderers.first().adapter(), renderers.count());
         startup_seconds = start.elapsed().as_secs_f64();
         let progress = ProgressBar::new(total).with_style(

@@ -100,7 +100,7 @@ pub fn run(sources: &AssetSources, args: &PipelineBenchArgs) -> Result<()> {
     let options = RendererOptions { adapter: args.adapter.clone() };
     let renderer = BevyRenderer::new(&options)?;
     let side_by_side = args.renderers.map_or_else(|| renderer.default_side_by_side(args.resolution), usize::from);
-    let mut renderers = Renderers::start(renderer, side_by_side - 1, move || BevyRenderer::new(&options))?;
+    let mut renderers = Renderers::start(renderer, side_by_side - 1, move |_| BevyRenderer::new(&options))?;
     println!("adapter: {}; renderers: {}", renderers.first().adapter(), renderers.count());
 
     // Render-only: the first examples of each task's training stream.

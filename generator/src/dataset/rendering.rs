@@ -71,19 +71,20 @@ pub struct Renderers<R> {
 }
 
 impl<R: Renderer> Renderers<R> {
-    /// `first` (made by the caller, used on the calling thread) and `helpers` more, each made
-    /// by `make` on a thread of its own; fails if making any of them fails.
+    /// `first` (made by the caller, used on the calling thread: renderer 0) and `helpers`
+    /// more, renderer `k` made by `make(k)` on a thread of its own; fails if making any of
+    /// them fails.
     pub fn start<F>(first: R, helpers: usize, make: F) -> Result<Renderers<R>>
     where
-        F: Fn() -> Result<R> + Clone + Send + 'static,
+        F: Fn(usize) -> Result<R> + Clone + Send + 'static,
     {
-        let starting: Vec<_> = (0..helpers)
-            .map(|_| {
+        let starting: Vec<_> = (1..=helpers)
+            .map(|number| {
                 let make = make.clone();
                 let (ready_tx, ready_rx) = channel::<Result<()>>();
                 let (work, work_rx) = channel::<Work>();
                 let thread = std::thread::spawn(move || {
-                    let mut renderer = match make() {
+                    let mut renderer = match make(number) {
                         Ok(renderer) => renderer,
                         Err(error) => {
                             ready_tx.send(Err(error)).ok();
@@ -205,7 +206,6 @@ fn render_jobs<R: Renderer>(
 #[cfg(test)]
 mod tests {
     use std::sync::Mutex;
-    use std::sync::atomic::AtomicUsize;
     use std::time::Duration;
 
     use ipt_scenes::{Assets, Scene};
@@ -261,9 +261,8 @@ mod tests {
     }
 
     fn blank_renderers(helpers: usize, log: &Log) -> Renderers<Blank> {
-        let made = Arc::new(AtomicUsize::new(1));
         let helper_log = log.clone();
-        let make = move || Ok(Blank { number: made.fetch_add(1, Ordering::Relaxed), log: helper_log.clone() });
+        let make = move |number| Ok(Blank { number, log: helper_log.clone() });
         Renderers::start(Blank { number: 0, log: log.clone() }, helpers, make).unwrap()
     }
 
