@@ -10,6 +10,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use ipt_scenes::AssetSources;
 
+use super::bench::process_cpu_seconds;
 use super::load_assets;
 use crate::dataset::config::DatasetConfig;
 use crate::dataset::layout::worker_units;
@@ -197,6 +198,7 @@ pub fn run(sources: &AssetSources, args: &GenerateArgs) -> Result<()> {
     }
     let start = Instant::now();
     let mut startup_seconds = 0.0;
+    let mut cpu_line = None;
     if !todo.is_empty() {
         // Calibration keeps the rayon pool busy while the renderer starts on this thread.
         let options = RendererOptions { adapter: args.adapter.clone() };
@@ -216,8 +218,10 @@ pub fn run(sources: &AssetSources, args: &GenerateArgs) -> Result<()> {
         );
         progress.set_position(total - remaining);
         progress.reset_eta();
-        generate(&generator, &dir, &todo, &mut renderers, &progress)?;
+        let cpu = process_cpu_seconds();
+        let stages = generate(&generator, &dir, &todo, &mut renderers, &progress)?;
         progress.finish_and_clear();
+        cpu_line = Some(stages.per_example(process_cpu_seconds() - cpu, remaining));
     }
     let seconds = start.elapsed().as_secs_f64();
     println!(
@@ -227,6 +231,9 @@ pub fn run(sources: &AssetSources, args: &GenerateArgs) -> Result<()> {
         if todo.len() == 1 { "" } else { "s" },
         remaining as f64 / (seconds - startup_seconds).max(1e-9),
     );
+    if let Some(line) = cpu_line {
+        println!("CPU time per example: {line}");
+    }
     if args.num_workers > 1 {
         println!(
             "when every worker is done: ipt-gen merge --out {} (plus the workers' folders if they differ)",

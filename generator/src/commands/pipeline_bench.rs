@@ -137,7 +137,7 @@ pub fn run(sources: &AssetSources, args: &PipelineBenchArgs) -> Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
     let memory = sample_memory(stop.clone());
     let (start, cpu) = (Instant::now(), process_cpu_seconds());
-    generate(&generator, &dir, &all, &mut renderers, &progress)?;
+    let stages = generate(&generator, &dir, &all, &mut renderers, &progress)?;
     let seconds = start.elapsed().as_secs_f64();
     let cpu_seconds = process_cpu_seconds() - cpu;
     stop.store(true, Ordering::Relaxed);
@@ -166,5 +166,6 @@ pub fn run(sources: &AssetSources, args: &PipelineBenchArgs) -> Result<()> {
         cpu_seconds / seconds,
         cores()
     );
+    println!("CPU time per example in the pipeline: {}", stages.per_example(cpu_seconds, total));
     Ok(())
 }

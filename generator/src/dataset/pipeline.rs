@@ -20,8 +20,9 @@ use super::layout::{Split, Stream, Unit, template_of};
 use super::record::{Extras, record};
 use super::rendering::{Done, Job, Renderers};
 use super::shard_files::ShardFiles;
+use super::stage_cpu::StageCpu;
 use super::stats::Distribution;
-use super::store::{DatasetDir, FinishedShard};
+use super::store::DatasetDir;
 use crate::render::{Outputs, Renderer};
 use crate::tasks::driver::{PlannedExample, Planner};
 use crate::tasks::{Task, TaskSettings};
@@ -91,13 +92,14 @@ fn plan_units(
     generator: &Generator<'_>,
     units: &[Unit],
     pool: &ThreadPool,
+    cpu: &StageCpu,
     plans: SyncSender<(Unit, u64, Result<PlannedExample>)>,
 ) {
     for unit in units {
         let indices: Vec<u64> = (unit.start..unit.end).collect();
         for batch in indices.chunks(PLAN_BATCH) {
-            let planned: Vec<_> =
-                pool.install(|| batch.par_iter().map(|&i| (i, generator.plan(&unit.stream, i))).collect());
+            let plan = |&i: &u64| (i, cpu.planning.time(|| generator.plan(&unit.stream, i)));
+            let planned: Vec<_> = pool.install(|| batch.par_iter().map(plan).collect());
             for (index, plan) in planned {
                 if plans.send((*unit, index, plan)).is_err() {
                     return;
@@ -119,31 +121,33 @@ fn yield_to_rendering() {
     }
 }
 
-/// Generates `units` into `dir` with `renderers`; returns the shards finished. Progress goes
-/// to `progress` (one step per example, message: examples per task).
+/// Generates `units` into `dir` with `renderers`; returns the CPU time of the stages besides
+/// rendering. Progress goes to `progress` (one step per example, message: examples per task).
 pub fn generate<R: Renderer>(
     generator: &Generator<'_>,
     dir: &DatasetDir,
     units: &[Unit],
     renderers: &mut Renderers<R>,
     progress: &ProgressBar,
-) -> Result<Vec<FinishedShard>> {
+) -> Result<StageCpu> {
     let outputs = Outputs { rgb: true, ids: generator.config.with_ids, depth: generator.config.with_depth };
     let background = rayon::ThreadPoolBuilder::new()
         .start_handler(|_| yield_to_rendering())
         .build()
         .context("cannot start the planning and encoding threads")?;
     let background = &background;
+    let stage_cpu = StageCpu::default();
+    let cpu = &stage_cpu;
     std::thread::scope(|scope| {
         let (plans, planned_rx) = sync_channel::<(Unit, u64, Result<PlannedExample>)>(PLAN_AHEAD);
         let planning = scope.spawn(move || {
             yield_to_rendering();
-            plan_units(generator, units, background, plans)
+            plan_units(generator, units, background, cpu, plans)
         });
         let (rendered_tx, rendered_rx) = sync_channel::<Done>(ENCODE_AHEAD);
         let writing = scope.spawn(move || {
             yield_to_rendering();
-            write(generator, dir, background, rendered_rx, progress)
+            write(generator, dir, background, cpu, rendered_rx, progress)
         });
         let jobs = planned_rx.into_iter().map(|(unit, index, planned)| {
             planned.map(|planned| Job { unit, index, planned }).with_context(|| unit.stream.example_name(index))
@@ -153,7 +157,8 @@ pub fn generate<R: Renderer>(
         planning.join().map_err(|_| anyhow!("the planning thread panicked"))?;
         let written = writing.join().map_err(|_| anyhow!("the writing thread panicked"))?;
         rendering.and(written)
-    })
+    })?;
+    Ok(stage_cpu)
 }
 
 /// The shard being written.
@@ -168,11 +173,11 @@ fn write(
     generator: &Generator<'_>,
     dir: &DatasetDir,
     pool: &ThreadPool,
+    cpu: &StageCpu,
     arrivals: Receiver<Done>,
     progress: &ProgressBar,
-) -> Result<Vec<FinishedShard>> {
+) -> Result<()> {
     let config = generator.config;
-    let mut finished = Vec::new();
     let mut open: Option<OpenShard> = None;
     let mut per_task: BTreeMap<Task, u64> = BTreeMap::new();
     let mut early: BTreeMap<usize, Done> = BTreeMap::new();
@@ -181,23 +186,28 @@ fn write(
         early.insert(arrival.seq, arrival);
         while let Some(Done { job: Job { unit, index, planned }, rendered, .. }) = early.remove(&next) {
             next += 1;
-            let record = pool.install(|| record(&unit.stream, index, &planned.plan, &rendered, generator.extras()))?;
-            if open.as_ref().map(|o| o.files.unit()) != Some(unit) {
-                let files = ShardFiles::create(dir, unit, config.shard_max_bytes, config.row_group_rows as usize)?;
-                open = Some(OpenShard { files, stats: Distribution::default() });
-            }
-            let shard = open.as_mut().expect("a shard is open");
-            shard.stats.add(&record);
-            shard.files.push(&record)?;
-            if index + 1 == unit.end {
-                let shard = open.take().expect("a shard is open");
-                let parts = shard.files.finish()?;
-                finished.push(dir.commit(&unit, &parts, shard.stats)?);
-            }
+            let extras = generator.extras();
+            let record =
+                pool.install(|| record(&unit.stream, index, &planned.plan, &rendered, extras, &cpu.records))?;
+            cpu.writing.time(|| -> Result<()> {
+                if open.as_ref().map(|o| o.files.unit()) != Some(unit) {
+                    let files = ShardFiles::create(dir, unit, config.shard_max_bytes, config.row_group_rows as usize)?;
+                    open = Some(OpenShard { files, stats: Distribution::default() });
+                }
+                let shard = open.as_mut().expect("a shard is open");
+                shard.stats.add(&record);
+                shard.files.push(&record)?;
+                if index + 1 == unit.end {
+                    let shard = open.take().expect("a shard is open");
+                    let parts = shard.files.finish()?;
+                    dir.commit(&unit, &parts, shard.stats)?;
+                }
+                Ok(())
+            })?;
             *per_task.entry(unit.stream.task).or_default() += 1;
             progress.set_message(per_task.iter().map(|(t, n)| format!("{t} {n}")).collect::<Vec<_>>().join(" · "));
             progress.inc(1);
         }
     }
-    Ok(finished)
+    Ok(())
 }

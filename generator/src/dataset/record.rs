@@ -7,6 +7,7 @@ use rayon::prelude::*;
 use serde_json::json;
 
 use super::layout::{Stream, example_id};
+use super::stage_cpu::CpuTally;
 use crate::files::png_bytes;
 use crate::render::{CameraModel, Lens, RenderedView};
 use crate::tasks::ExamplePlan;
@@ -113,17 +114,19 @@ fn encode(view: &RenderedView, extras: Extras) -> Result<Encoded> {
     Ok((Image::png(png_bytes(rgb)?), ids, depth))
 }
 
-/// The full record of a rendered example (images encoded on the rayon pool).
+/// The full record of a rendered example (images encoded on the rayon pool); the CPU time
+/// it takes is added to `cpu`.
 pub fn record(
     stream: &Stream,
     index: u64,
     plan: &ExamplePlan,
     rendered: &RenderedExample,
     extras: Extras,
+    cpu: &CpuTally,
 ) -> Result<Record> {
-    let mut record = labels(stream, index, plan)?;
+    let mut record = cpu.time(|| labels(stream, index, plan))?;
     let views: Vec<&RenderedView> = rendered.inputs.iter().chain(std::iter::once(&rendered.imagination)).collect();
-    let mut encoded: Vec<Encoded> = views.par_iter().map(|v| encode(v, extras)).collect::<Result<_>>()?;
+    let mut encoded: Vec<Encoded> = views.par_iter().map(|v| cpu.time(|| encode(v, extras))).collect::<Result<_>>()?;
     let (imagination, imagination_ids, imagination_depth) = encoded.pop().context("no imagination rendered")?;
     record.imagination = imagination;
     record.imagination_ids = imagination_ids;
