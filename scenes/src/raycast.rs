@@ -75,6 +75,12 @@ impl Solid {
         Solid { surface, pose, shape, aabb, center, radius }
     }
 
+    /// How far along `ray` (unit direction) it first meets the solid, if within `limit`; 0 from
+    /// inside.
+    fn time_of_impact(&self, ray: &Ray, limit: f32) -> Option<f32> {
+        self.shape.cast_ray(&self.pose, ray, limit, true)
+    }
+
     /// The hit of the ray from `origin` along the unit `direction` on this solid, `distance`
     /// along it.
     fn hit(&self, origin: Vec3, direction: Vec3, distance: f32) -> RayHit {
@@ -160,10 +166,9 @@ impl SceneRaycaster {
     /// `max_distance`.
     pub fn cast(&self, origin: Vec3, direction: Vec3, max_distance: f32) -> Option<RayHit> {
         let ray = Ray::new(origin, direction);
-        let (index, distance) = self.bvh.cast_ray(&ray, max_distance, |leaf, best| {
-            let solid = &self.solids[leaf as usize];
-            solid.shape.cast_ray(&solid.pose, &ray, best, true)
-        })?;
+        let (index, distance) = self
+            .bvh
+            .cast_ray(&ray, max_distance, |leaf, best| self.solids[leaf as usize].time_of_impact(&ray, best))?;
         Some(self.solids[index as usize].hit(origin, direction, distance))
     }
 
@@ -177,10 +182,52 @@ impl SceneRaycaster {
     /// then tries the rest nearest first (by the distance to their boxes), and stops at the
     /// first solid farther away than its best hit so far.
     pub fn cast_fan(&self, origin: Vec3, directions: &[Vec3], max_distance: f32) -> Vec<Option<RayHit>> {
+        let Some(nearby) = self.fan_solids(origin, directions, max_distance) else {
+            return directions.iter().map(|d| self.cast(origin, *d, max_distance)).collect();
+        };
+        directions
+            .iter()
+            .map(|&direction| {
+                let (solid, distance) = first_hit(&nearby, origin, direction, max_distance)?;
+                Some(solid.hit(origin, direction, distance))
+            })
+            .collect()
+    }
+
+    /// [`Self::cast_fan`]'s hits on the surfaces `wanted` accepts (`None` where a ray first
+    /// hits anything else), found wanted solids first: a ray that meets none of them costs
+    /// only their tests, and one that does looks for other solids only before that hit. As
+    /// with fans, only a tie may go the other way.
+    pub fn cast_fan_onto(
+        &self,
+        origin: Vec3,
+        directions: &[Vec3],
+        max_distance: f32,
+        wanted: impl Fn(Surface) -> bool,
+    ) -> Vec<Option<RayHit>> {
+        let Some(nearby) = self.fan_solids(origin, directions, max_distance) else {
+            let cast = |d: &Vec3| self.cast(origin, *d, max_distance).filter(|hit| wanted(hit.surface));
+            return directions.iter().map(cast).collect();
+        };
+        let (targets, others): (Vec<_>, Vec<_>) = nearby.into_iter().partition(|(_, solid)| wanted(solid.surface));
+        directions
+            .iter()
+            .map(|&direction| {
+                let (solid, distance) = first_hit(&targets, origin, direction, max_distance)?;
+                let blocked = first_hit(&others, origin, direction, distance).is_some();
+                (!blocked).then(|| solid.hit(origin, direction, distance))
+            })
+            .collect()
+    }
+
+    /// The solids a fan of rays from `origin` along the unit `directions` may hit within
+    /// `max_distance`, with their boxes' distances, nearest first; `None` for a fan too wide
+    /// to gain from culling.
+    fn fan_solids(&self, origin: Vec3, directions: &[Vec3], max_distance: f32) -> Option<Vec<(f32, &Solid)>> {
         let axis = directions.iter().copied().sum::<Vec3>().normalize_or_zero();
         let cosine = directions.iter().map(|d| d.dot(axis)).fold(1.0f32, f32::min) - 1e-4;
         if axis == Vec3::ZERO || cosine < FAN_MIN_COSINE {
-            return directions.iter().map(|d| self.cast(origin, *d, max_distance)).collect();
+            return None;
         }
         let sine = (1.0 - cosine * cosine).sqrt();
         let mut nearby: Vec<(f32, &Solid)> = self
@@ -198,33 +245,7 @@ impl SceneRaycaster {
             .collect();
         // Ties keep the solids' own order: the sort is stable.
         nearby.sort_by(|a, b| a.0.total_cmp(&b.0));
-        directions
-            .iter()
-            .map(|direction| {
-                let ray = Ray::new(origin, *direction);
-                let inverse_direction = direction.recip();
-                let mut best: Option<(&Solid, f32)> = None;
-                for &(nearest, solid) in &nearby {
-                    let limit = best.map_or(max_distance, |(_, distance)| distance);
-                    if nearest >= limit {
-                        break;
-                    }
-                    // A quick test against the grown box first; then the BVH's own box test, so
-                    // that the fan prunes exactly the solids a cast ray by ray prunes.
-                    if !solid.box_ahead(origin, inverse_direction, limit)
-                        || solid.aabb.cast_local_ray(&ray, limit, true).is_none()
-                    {
-                        continue;
-                    }
-                    if let Some(distance) = solid.shape.cast_ray(&solid.pose, &ray, limit, true)
-                        && distance < limit
-                    {
-                        best = Some((solid, distance));
-                    }
-                }
-                best.map(|(solid, distance)| solid.hit(origin, *direction, distance))
-            })
-            .collect()
+        Some(nearby)
     }
 
     /// Whether the straight segment from `a` to `b` is free of solids (`b` itself excluded by
@@ -234,6 +255,32 @@ impl SceneRaycaster {
         let length = d.length();
         length < 1e-6 || self.cast(a, d / length, length - 1e-3).is_none()
     }
+}
+
+/// The first of `solids` (with their boxes' distances, nearest first) that the ray from
+/// `origin` along the unit `direction` hits before `limit`, and how far along.
+fn first_hit<'a>(solids: &[(f32, &'a Solid)], origin: Vec3, direction: Vec3, limit: f32) -> Option<(&'a Solid, f32)> {
+    let ray = Ray::new(origin, direction);
+    let inverse_direction = direction.recip();
+    let mut best: Option<(&Solid, f32)> = None;
+    for &(nearest, solid) in solids {
+        let limit = best.map_or(limit, |(_, distance)| distance);
+        if nearest >= limit {
+            break;
+        }
+        // A quick test against the grown box first; then the BVH's own box test, so that a fan
+        // prunes exactly the solids a cast ray by ray prunes.
+        if !solid.box_ahead(origin, inverse_direction, limit) || solid.aabb.cast_local_ray(&ray, limit, true).is_none()
+        {
+            continue;
+        }
+        if let Some(distance) = solid.time_of_impact(&ray, limit)
+            && distance < limit
+        {
+            best = Some((solid, distance));
+        }
+    }
+    best
 }
 
 #[cfg(test)]
@@ -270,9 +317,9 @@ mod tests {
     }
 
     #[test]
-    fn a_fan_hits_what_its_rays_hit_one_by_one() {
+    fn a_fan_hits_what_its_rays_hit_one_by_one_and_onto_wanted_solids_only_those() {
         let assets = Assets::builtin().unwrap();
-        let mut compared = 0;
+        let (mut compared, mut compared_onto) = (0, 0);
         for (template, seed) in [("living_room", 1), ("kitchen", 2), ("apartment_family", 0), ("apartment_small", 3)] {
             let scene = assets.build(template, seed, &BuildOptions::default()).unwrap();
             let caster = SceneRaycaster::new(&scene, CastOptions { ceiling: true });
@@ -292,12 +339,18 @@ mod tests {
                     })
                     .collect();
                 let fan = caster.cast_fan(origin, &directions, 100.0);
-                for (direction, hit) in directions.iter().zip(fan) {
-                    assert_eq!(hit, caster.cast(origin, *direction, 100.0), "{template} {seed}, cell {i}");
+                // Some objects wanted: a fan onto them finds their hits and no others.
+                let wanted = |surface: Surface| surface.object_id() % 2 == 1;
+                let onto = caster.cast_fan_onto(origin, &directions, 100.0, wanted);
+                for ((direction, hit), hit_onto) in directions.iter().zip(fan).zip(onto) {
+                    let one_by_one = caster.cast(origin, *direction, 100.0);
+                    assert_eq!(hit, one_by_one, "{template} {seed}, cell {i}");
+                    assert_eq!(hit_onto, one_by_one.filter(|h| wanted(h.surface)), "{template} {seed}, cell {i}");
                     compared += usize::from(hit.is_some());
+                    compared_onto += usize::from(hit_onto.is_some());
                 }
             }
         }
-        assert!(compared > 5_000, "only {compared} hits compared");
+        assert!(compared > 5_000 && compared_onto > 200, "only {compared} hits compared ({compared_onto} wanted)");
     }
 }

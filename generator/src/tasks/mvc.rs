@@ -7,12 +7,13 @@ use std::collections::BTreeMap;
 
 use glam::{Vec2, Vec3};
 use ipt_scenes::nav::CellState;
+use ipt_scenes::scene::SceneObject;
 use rand::Rng;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
 use super::text::{arrange, count_of, numbered};
-use super::visibility::{Coverage, LABEL_COLUMNS, coverage};
+use super::visibility::{Coverage, LABEL_COLUMNS, coverage_of};
 use super::{
     EYE_HEIGHT, ExamplePlan, HFOV, NoExample, ObjectRef, Overlay, PlannedView, SceneContext, Task, TaskMeta, TaskRng,
     direction_of, yaw_of,
@@ -163,11 +164,15 @@ pub fn plan(context: &SceneContext<'_>, index: u64, rng: &mut TaskRng) -> Result
     if categories.is_empty() {
         return Err(NoExample(format!("no category with enough instances for {}", BUCKETS[bucket])));
     }
+    // The rules look only at the objects of those categories, so cast only the rays near them.
+    let watched: Vec<&SceneObject> =
+        context.scene.objects.iter().filter(|o| categories.contains(&o.category.as_str())).collect();
     for attempt in 0..TRIES {
         // Relaxed, a room too small for any square falls back to a rotation.
         let square = square && !(context.relaxed && attempt >= TRIES / 2);
         let Some((cameras, side)) = trajectory(context, square, rng) else { continue };
-        let frames: Vec<Coverage> = cameras.iter().map(|c| coverage(&context.caster, c, LABEL_COLUMNS)).collect();
+        let frames: Vec<Coverage> =
+            cameras.iter().map(|c| coverage_of(&context.caster, c, LABEL_COLUMNS, &watched)).collect();
         let counted: Vec<(&str, Instances)> = categories
             .iter()
             .filter_map(|&c| count_instances(context, &frames, c, &rules).ok().map(|found| (c, found)))

@@ -5,6 +5,8 @@
 //! A candidate (start camera, X, turn, object) passes [`evaluate`] only when every rule of the
 //! spec holds; [`check_x`] holds the rules for the X itself.
 
+use std::collections::BTreeSet;
+
 use glam::{Vec2, Vec3};
 use ipt_scenes::nav::CellState;
 use ipt_scenes::raycast::Surface;
@@ -344,10 +346,16 @@ pub fn plan(context: &SceneContext<'_>, index: u64, rng: &mut TaskRng) -> Result
             .filter(|&id| glance.visible(id, 0.5 * rules.min_coverage))
             .filter(|&id| glance.objects.keys().all(|&other| other == id || category(other) != category(id)))
             .collect();
-        let mut before: Option<Coverage> = None;
         if objects.is_empty() {
             continue;
         }
+        // The rules look only at the object and the other objects of its category, so views
+        // cast only the rays near those (before the turn: near any object tried from here).
+        let watched_of = |tried: &[u32]| -> Vec<&SceneObject> {
+            let categories: BTreeSet<&str> = tried.iter().map(|&id| category(id)).collect();
+            context.scene.objects.iter().filter(|o| categories.contains(o.category.as_str())).collect()
+        };
+        let mut before: Option<Coverage> = None;
         objects.shuffle(rng);
         for _ in 0..X_TRIES {
             let pixel = Vec2::new(rng.random_range(0.1..0.9) * size as f32, rng.random_range(0.55..0.97) * size as f32);
@@ -364,20 +372,13 @@ pub fn plan(context: &SceneContext<'_>, index: u64, rng: &mut TaskRng) -> Result
                 if promising.is_empty() {
                     continue;
                 }
-                // After the turn the rules look only at the object and the other objects of
-                // its category, so cast only the rays near those.
-                let watched: Vec<&SceneObject> = context
-                    .scene
-                    .objects
-                    .iter()
-                    .filter(|o| promising.iter().any(|&p| context.object(p).category == o.category))
-                    .collect();
-                let after = coverage_of(&context.caster, &probe.end(), LABEL_COLUMNS, &watched);
+                let after = coverage_of(&context.caster, &probe.end(), LABEL_COLUMNS, &watched_of(&promising));
                 promising.retain(|&object| after.visible(object, rules.min_coverage));
                 if promising.is_empty() {
                     continue;
                 }
-                let before = before.get_or_insert_with(|| coverage(&context.caster, &start, LABEL_COLUMNS));
+                let before = before
+                    .get_or_insert_with(|| coverage_of(&context.caster, &start, LABEL_COLUMNS, &watched_of(&objects)));
                 for object in promising {
                     let candidate = PetCandidate { object, ..probe };
                     if let Ok(facts) = evaluate_with(context, &candidate, kind, &rules, before, &after)

@@ -3,11 +3,12 @@
 //! an object hidden behind another gets no rays, however close it is. The renderer's id image
 //! agrees with it within the tolerance stated in the render tests.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 
 use glam::{Vec2, Vec3};
-use ipt_scenes::raycast::{RayHit, SceneRaycaster};
+use ipt_scenes::geometry::Aabb;
+use ipt_scenes::raycast::{RayHit, SceneRaycaster, Surface};
 use ipt_scenes::scene::SceneObject;
 
 use crate::render::{CameraModel, Intrinsics, Lens};
@@ -65,41 +66,28 @@ impl Coverage {
     }
 }
 
-/// The coverage of `objects` only, on the `columns`-wide grid: for each, the grid rays inside
-/// the image rectangle its box projects to. Each object's entry equals the one [`coverage`]
-/// gives, for a fraction of the rays; other objects are absent.
+/// The coverage of `objects` only, on the `columns`-wide grid: the grid rays inside the image
+/// rectangles their boxes project to, each cast once however many rectangles hold it. Each
+/// object's entry equals the one [`coverage`] gives, for a fraction of the rays; other
+/// objects are absent.
 pub fn coverage_of(caster: &SceneRaycaster, camera: &CameraModel, columns: u32, objects: &[&SceneObject]) -> Coverage {
     let grid = RayGrid::new(camera, columns);
-    let mut found: BTreeMap<u32, ObjectHits> = BTreeMap::new();
+    let mut wanted = vec![false; (grid.rows * grid.columns) as usize];
     for object in objects {
-        let (min, max) = (object.aabb.min, object.aabb.max);
-        let corners = (0..8).map(|i| {
-            Vec3::new(
-                if i & 1 == 0 { min.x } else { max.x },
-                if i & 2 == 0 { min.y } else { max.y },
-                if i & 4 == 0 { min.z } else { max.z },
-            )
-        });
-        // A corner behind the camera: its projection says nothing, so search the whole image.
-        let projected: Option<Vec<Vec2>> = corners.map(|c| camera.project(c).map(|(pixel, _)| pixel)).collect();
-        let (low, high) = match projected {
-            Some(points) => (
-                points.iter().copied().fold(Vec2::splat(f32::INFINITY), Vec2::min),
-                points.iter().copied().fold(Vec2::splat(f32::NEG_INFINITY), Vec2::max),
-            ),
-            None => (Vec2::ZERO, Vec2::new(camera.width as f32, camera.height as f32)),
-        };
-        let first_col = ((low.x / grid.step_u - 0.5).ceil().max(0.0)) as u32;
-        let last_col = ((high.x / grid.step_u - 0.5).floor().min(grid.columns as f32 - 1.0)).max(-1.0) as i64;
-        let first_row = ((low.y / grid.step_v - 0.5).ceil().max(0.0)) as u32;
-        let last_row = ((high.y / grid.step_v - 0.5).floor().min(grid.rows as f32 - 1.0)).max(-1.0) as i64;
-        let (cols, rows) = (first_col..(last_col + 1) as u32, first_row..(last_row + 1) as u32);
-        grid.cast(caster, cols, rows, |pixel, hit| {
-            if hit.is_some_and(|hit| hit.surface.object_id() == object.id) {
-                record(&mut found, object.id, pixel.x);
-            }
-        });
+        let (cols, rows) = grid.cells_around(&object.aabb);
+        for row in rows {
+            let line = (row * grid.columns) as usize;
+            wanted[line + cols.start as usize..line + cols.end as usize].fill(true);
+        }
     }
+    let watched: BTreeSet<u32> = objects.iter().map(|o| o.id).collect();
+    let mut found: BTreeMap<u32, ObjectHits> = BTreeMap::new();
+    let cells = |col, row| wanted[(row * grid.columns + col) as usize];
+    grid.cast(caster, cells, Some(&watched), |pixel, hit| {
+        if let Some(hit) = hit {
+            record(&mut found, hit.surface.object_id(), pixel.x);
+        }
+    });
     Coverage { rays: grid.rows * grid.columns, width: camera.width, objects: found }
 }
 
@@ -136,32 +124,69 @@ impl<'a> RayGrid<'a> {
         Vec2::new((col as f32 + 0.5) * self.step_u, (row as f32 + 0.5) * self.step_v)
     }
 
-    /// Casts the ray of every cell in `cols` x `rows` and hands its pixel and first hit to
-    /// `visit`: a pinhole camera's rays in fans of [`TILE`] x [`TILE`] cells (they share an
-    /// origin), an orthographic camera's one by one.
+    /// The grid cells whose centres lie in the image rectangle `aabb` projects to (the whole
+    /// grid if a corner is behind the camera: its projection says nothing).
+    fn cells_around(&self, aabb: &Aabb) -> (Range<u32>, Range<u32>) {
+        let (min, max) = (aabb.min, aabb.max);
+        let corners = (0..8).map(|i| {
+            Vec3::new(
+                if i & 1 == 0 { min.x } else { max.x },
+                if i & 2 == 0 { min.y } else { max.y },
+                if i & 4 == 0 { min.z } else { max.z },
+            )
+        });
+        let projected: Option<Vec<Vec2>> = corners.map(|c| self.camera.project(c).map(|(pixel, _)| pixel)).collect();
+        let (low, high) = match projected {
+            Some(points) => (
+                points.iter().copied().fold(Vec2::splat(f32::INFINITY), Vec2::min),
+                points.iter().copied().fold(Vec2::splat(f32::NEG_INFINITY), Vec2::max),
+            ),
+            None => (Vec2::ZERO, Vec2::new(self.camera.width as f32, self.camera.height as f32)),
+        };
+        let first_col = ((low.x / self.step_u - 0.5).ceil().clamp(0.0, self.columns as f32)) as u32;
+        let last_col = ((high.x / self.step_u - 0.5).floor().min(self.columns as f32 - 1.0)).max(-1.0) as i64;
+        let first_row = ((low.y / self.step_v - 0.5).ceil().clamp(0.0, self.rows as f32)) as u32;
+        let last_row = ((high.y / self.step_v - 0.5).floor().min(self.rows as f32 - 1.0)).max(-1.0) as i64;
+        let (end_col, end_row) = ((last_col + 1) as u32, (last_row + 1) as u32);
+        (first_col..end_col.max(first_col), first_row..end_row.max(first_row))
+    }
+
+    /// Casts the ray of every cell (column, row) that `wanted` accepts and hands its pixel and
+    /// first hit to `visit` (with `objects`, only a first hit on one of those objects): a
+    /// pinhole camera's rays in fans (the wanted cells of each [`TILE`] x [`TILE`] tile of the
+    /// grid share an origin), an orthographic camera's one by one.
     fn cast(
         &self,
         caster: &SceneRaycaster,
-        cols: Range<u32>,
-        rows: Range<u32>,
+        wanted: impl Fn(u32, u32) -> bool,
+        objects: Option<&BTreeSet<u32>>,
         mut visit: impl FnMut(Vec2, Option<RayHit>),
     ) {
+        let target = |surface: Surface| objects.is_none_or(|ids| ids.contains(&surface.object_id()));
         let fans = matches!(self.camera.lens, Lens::Pinhole { .. });
-        for tile_row in rows.clone().step_by(TILE as usize) {
-            for tile_col in cols.clone().step_by(TILE as usize) {
-                let pixels: Vec<Vec2> = (tile_row..(tile_row + TILE).min(rows.end))
-                    .flat_map(|row| (tile_col..(tile_col + TILE).min(cols.end)).map(move |col| (col, row)))
+        for tile_row in (0..self.rows).step_by(TILE as usize) {
+            for tile_col in (0..self.columns).step_by(TILE as usize) {
+                let pixels: Vec<Vec2> = (tile_row..(tile_row + TILE).min(self.rows))
+                    .flat_map(|row| (tile_col..(tile_col + TILE).min(self.columns)).map(move |col| (col, row)))
+                    .filter(|&(col, row)| wanted(col, row))
                     .map(|(col, row)| self.pixel(col, row))
                     .collect();
+                if pixels.is_empty() {
+                    continue;
+                }
                 if fans {
                     let directions: Vec<Vec3> =
                         pixels.iter().map(|p| self.camera.ray_with(&self.intrinsics, *p).1).collect();
-                    let hits = caster.cast_fan(self.camera.pose.position, &directions, MAX_DISTANCE);
+                    let origin = self.camera.pose.position;
+                    let hits = match objects {
+                        None => caster.cast_fan(origin, &directions, MAX_DISTANCE),
+                        Some(_) => caster.cast_fan_onto(origin, &directions, MAX_DISTANCE, target),
+                    };
                     pixels.into_iter().zip(hits).for_each(|(pixel, hit)| visit(pixel, hit));
                 } else {
                     for pixel in pixels {
                         let (origin, direction) = self.camera.ray_with(&self.intrinsics, pixel);
-                        visit(pixel, caster.cast(origin, direction, MAX_DISTANCE));
+                        visit(pixel, caster.cast(origin, direction, MAX_DISTANCE).filter(|hit| target(hit.surface)));
                     }
                 }
             }
@@ -173,11 +198,16 @@ impl<'a> RayGrid<'a> {
 pub fn coverage(caster: &SceneRaycaster, camera: &CameraModel, columns: u32) -> Coverage {
     let grid = RayGrid::new(camera, columns);
     let mut objects: BTreeMap<u32, ObjectHits> = BTreeMap::new();
-    grid.cast(caster, 0..grid.columns, 0..grid.rows, |pixel, hit| {
-        if let Some(id) = hit.map(|hit| hit.surface.object_id()).filter(|id| *id != 0) {
-            record(&mut objects, id, pixel.x);
-        }
-    });
+    grid.cast(
+        caster,
+        |_, _| true,
+        None,
+        |pixel, hit| {
+            if let Some(id) = hit.map(|hit| hit.surface.object_id()).filter(|id| *id != 0) {
+                record(&mut objects, id, pixel.x);
+            }
+        },
+    );
     Coverage { rays: grid.rows * grid.columns, width: camera.width, objects }
 }
 
