@@ -60,6 +60,9 @@ struct Solid {
     surface: Surface,
     pose: Pose,
     shape: SharedShape,
+    /// The shape if it is a cylinder, cast by formula (parry casts cylinders by GJK, which
+    /// took about a tenth of planning an example).
+    cylinder: Option<LocalCylinder>,
     /// World box around the solid (the BVH's leaf box).
     aabb: ParryAabb,
     /// Centre of the sphere around `aabb`.
@@ -72,13 +75,17 @@ impl Solid {
     fn new(surface: Surface, pose: Pose, shape: SharedShape) -> Solid {
         let aabb = shape.compute_aabb(&pose);
         let (center, radius) = (aabb.center(), 0.5 * (aabb.maxs - aabb.mins).length());
-        Solid { surface, pose, shape, aabb, center, radius }
+        let cylinder = shape.as_cylinder().map(|c| LocalCylinder { half_height: c.half_height, radius: c.radius });
+        Solid { surface, pose, shape, cylinder, aabb, center, radius }
     }
 
     /// How far along `ray` (unit direction) it first meets the solid, if within `limit`; 0 from
     /// inside.
     fn time_of_impact(&self, ray: &Ray, limit: f32) -> Option<f32> {
-        self.shape.cast_ray(&self.pose, ray, limit, true)
+        match self.cylinder {
+            Some(cylinder) => cylinder.time_of_impact(&ray.inverse_transform_by(&self.pose), limit),
+            None => self.shape.cast_ray(&self.pose, ray, limit, true),
+        }
     }
 
     /// The hit of the ray from `origin` along the unit `direction` on this solid, `distance`
@@ -101,6 +108,52 @@ impl Solid {
         // An axis the ray runs along gives NaN (0 times infinity), which min and max skip.
         let (enter, exit) = (near.min(far).max_element(), near.max(far).min_element());
         enter < limit && exit >= enter.max(0.0)
+    }
+}
+
+/// A solid cylinder around the local y axis, from `-half_height` to `half_height`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct LocalCylinder {
+    half_height: f32,
+    radius: f32,
+}
+
+impl LocalCylinder {
+    /// How far along the local `ray` it first meets the cylinder, if within `limit`; 0 from
+    /// inside. The ray lies inside where it is both between the caps and within the radius;
+    /// the first time of both is the hit.
+    fn time_of_impact(self, ray: &Ray, limit: f32) -> Option<f32> {
+        let (o, d) = (ray.origin, ray.dir);
+        let (mut enter, mut exit) = if d.y == 0.0 {
+            if o.y.abs() > self.half_height {
+                return None;
+            }
+            (f32::NEG_INFINITY, f32::INFINITY)
+        } else {
+            let (a, b) = ((-self.half_height - o.y) / d.y, (self.half_height - o.y) / d.y);
+            (a.min(b), a.max(b))
+        };
+        // Within the radius where a t^2 + 2 b t + c <= 0.
+        let a = d.x * d.x + d.z * d.z;
+        let b = o.x * d.x + o.z * d.z;
+        let c = o.x * o.x + o.z * o.z - self.radius * self.radius;
+        if a == 0.0 {
+            if c > 0.0 {
+                return None;
+            }
+        } else {
+            let discriminant = b * b - a * c;
+            if discriminant < 0.0 {
+                return None;
+            }
+            // The two roots without cancellation: q / a and c / q.
+            let q = -b - discriminant.sqrt().copysign(b);
+            let (r1, r2) = if q == 0.0 { (0.0, 0.0) } else { (q / a, c / q) };
+            enter = enter.max(r1.min(r2));
+            exit = exit.min(r1.max(r2));
+        }
+        let time = enter.max(0.0);
+        (time <= exit && time <= limit).then_some(time)
     }
 }
 
@@ -287,6 +340,56 @@ fn first_hit<'a>(solids: &[(f32, &'a Solid)], origin: Vec3, direction: Vec3, lim
 mod tests {
     use super::*;
     use crate::{Assets, BuildOptions};
+    use glam::Vec2;
+    use rand::{Rng, SeedableRng};
+
+    #[test]
+    fn cylinders_are_hit_where_the_ray_first_enters_them() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let (mut hits, mut inside, mut misses) = (0, 0, 0);
+        for _ in 0..20_000 {
+            let (half_height, radius) = (rng.random_range(0.01..1.0), rng.random_range(0.005..0.6));
+            let cylinder = LocalCylinder { half_height, radius };
+            let mut point =
+                || Vec3::new(rng.random_range(-2.0..2.0), rng.random_range(-2.0..2.0), rng.random_range(-2.0..2.0));
+            let origin = point();
+            // Aim near the cylinder, and sometimes straight along its axis or across it.
+            let mut direction = point() * 0.4 - origin;
+            match rng.random_range(0..10) {
+                0 => direction = Vec3::new(0.0, -origin.y.signum(), 0.0),
+                1 => direction.y = 0.0,
+                _ => {}
+            }
+            let direction = direction.normalize();
+            let limit = rng.random_range(0.5..6.0);
+            let found = cylinder.time_of_impact(&Ray::new(origin, direction), limit);
+            let within = |p: Vec3, k: f32| Vec2::new(p.x, p.z).length() <= radius * k && p.y.abs() <= half_height * k;
+            // No point of the ray before the hit (or up to the limit, for a miss) lies inside.
+            let clear_until = found.map_or(limit, |t| t - 1e-3);
+            let steps = 2_000;
+            let entered = (0..=steps)
+                .map(|i| clear_until * i as f32 / steps as f32)
+                .find(|&t| clear_until > 0.0 && within(origin + t * direction, 0.999));
+            assert_eq!(entered, None, "inside before {found:?}: {cylinder:?}, {origin}, {direction}");
+            match found {
+                Some(t) => {
+                    assert!(t <= limit);
+                    let p = origin + t * direction;
+                    let (radial, height) = (Vec2::new(p.x, p.z).length(), p.y.abs());
+                    // Rounding grows with the distances involved.
+                    let tolerance = 1e-5 * (1.0 + t + origin.length());
+                    let on_side = (radial - radius).abs() < tolerance && height <= half_height + tolerance;
+                    let on_cap = (height - half_height).abs() < tolerance && radial <= radius + tolerance;
+                    let from_inside = t == 0.0 && within(origin, 1.0);
+                    assert!(on_side || on_cap || from_inside, "{t} is not on the surface: {cylinder:?}, {p}");
+                    hits += 1;
+                    inside += usize::from(from_inside);
+                }
+                None => misses += 1,
+            }
+        }
+        assert!(hits > 3_000 && inside > 100 && misses > 1_000, "{hits} hits, {inside} from inside, {misses} misses");
+    }
 
     #[test]
     fn rays_hit_floor_walls_and_objects_where_they_are() {
