@@ -3,24 +3,58 @@
 
 use std::sync::OnceLock;
 
-use glam::{Quat, Vec3};
+use glam::{DVec3, Quat, Vec3};
 use rapier3d::parry::math::Pose;
 use rapier3d::parry::query;
 use rapier3d::parry::shape::{Ball, Capsule, Cone, ConvexPolyhedron, Cuboid, Cylinder, SharedShape};
 
 use crate::geometry::{Obb, Shape};
 
-/// Distance between two boxes (0 when they touch or overlap).
-pub fn obb_distance(a: &Obb, b: &Obb) -> f32 {
-    // Cheap reject on the bounding spheres before asking parry.
+/// The gap between the boxes' bounding spheres, if they are apart.
+fn sphere_gap(a: &Obb, b: &Obb) -> Option<f32> {
     let reach = a.half_extents.length() + b.half_extents.length();
     let gap = (a.center - b.center).length() - reach;
-    if gap > 0.0 {
-        return gap;
-    }
+    (gap > 0.0).then_some(gap)
+}
+
+/// The distance between two boxes by parry (0 when they touch or overlap).
+fn parry_distance(a: &Obb, b: &Obb) -> f32 {
     let pa = Pose::from_parts(a.center, a.rotation);
     let pb = Pose::from_parts(b.center, b.rotation);
     query::distance(&pa, &Cuboid::new(a.half_extents), &pb, &Cuboid::new(b.half_extents)).map_or(0.0, |d| d.distance)
+}
+
+/// Whether two boxes are at least `gap` (> 0) apart, cautiously: boxes whose bounding spheres
+/// are apart must have the spheres `gap` apart. Others are decided by the separating-axis
+/// bound of their distance when it clears `gap` by [`BOUND_MARGIN`] (most pairs), and by
+/// parry's distance otherwise.
+pub fn obbs_apart(a: &Obb, b: &Obb, gap: f32) -> bool {
+    match sphere_gap(a, b) {
+        Some(apart) => apart >= gap,
+        None => f64::from(gap) + BOUND_MARGIN <= separation_bound(a, b) || parry_distance(a, b) >= gap,
+    }
+}
+
+/// Margin by which the separating-axis bound must clear a gap to decide it, metres: larger
+/// than the error of parry's distance near such a gap, so that both answer alike.
+const BOUND_MARGIN: f64 = 1e-4;
+
+/// The largest gap between the two boxes' projections on the 15 separating axes (their face
+/// normals and the cross products of their edges), in f64: at most their distance, and
+/// negative when they overlap.
+fn separation_bound(a: &Obb, b: &Obb) -> f64 {
+    let axes_of = |o: &Obb| [o.rotation * Vec3::X, o.rotation * Vec3::Y, o.rotation * Vec3::Z].map(|v| v.as_dvec3());
+    let (axes_a, axes_b) = (axes_of(a), axes_of(b));
+    let (half_a, half_b) = (a.half_extents.as_dvec3(), b.half_extents.as_dvec3());
+    let between = (b.center - a.center).as_dvec3();
+    let radius = |axes: &[DVec3; 3], half: DVec3, axis: DVec3| {
+        half.x * axes[0].dot(axis).abs() + half.y * axes[1].dot(axis).abs() + half.z * axes[2].dot(axis).abs()
+    };
+    let gap_along =
+        |axis: DVec3| between.dot(axis).abs() - radius(&axes_a, half_a, axis) - radius(&axes_b, half_b, axis);
+    let crossed = axes_a.iter().flat_map(|&u| axes_b.iter().map(move |&v| u.cross(v)));
+    let unit_crossed = crossed.filter(|axis| axis.length_squared() > 1e-12).map(DVec3::normalize);
+    axes_a.into_iter().chain(axes_b).chain(unit_crossed).map(gap_along).fold(f64::NEG_INFINITY, f64::max)
 }
 
 /// Sides of the polygon standing in for a torus's outline in the physics world.
@@ -94,6 +128,7 @@ pub fn lowest_point(shape: Shape, size: Vec3, center: Vec3, rotation: Quat) -> f
 mod tests {
     use super::*;
     use crate::geometry::euler_degrees;
+    use rand::{Rng, SeedableRng};
 
     #[test]
     fn lowest_point_matches_support_maps() {
@@ -146,11 +181,41 @@ mod tests {
     }
 
     #[test]
+    fn the_separating_axis_bound_never_exceeds_the_distance_and_apart_agrees_with_it() {
+        let mut rng = crate::rng::SceneRng::seed_from_u64(9);
+        let (mut decided, mut close) = (0, 0);
+        for _ in 0..5_000 {
+            let mut random_box = |spread: f32| Obb {
+                center: Vec3::new(rng.random_range(-spread..spread), rng.random_range(-spread..spread), 0.0),
+                half_extents: Vec3::new(
+                    rng.random_range(0.01..0.5),
+                    rng.random_range(0.01..0.5),
+                    rng.random_range(0.01..0.5),
+                ),
+                rotation: euler_degrees([rng.random_range(0.0..360.0), rng.random_range(0.0..360.0), 0.0]),
+            };
+            let (a, b) = (random_box(0.1), random_box(1.2));
+            let (bound, distance) = (separation_bound(&a, &b), f64::from(parry_distance(&a, &b)));
+            assert!(bound <= distance + 1e-5, "bound {bound} over the distance {distance}: {a:?} {b:?}");
+            for gap in [0.005, 0.02, 0.1] {
+                // As parry alone decided it (after the spheres).
+                let expected = sphere_gap(&a, &b).unwrap_or(distance as f32) >= gap;
+                assert_eq!(obbs_apart(&a, &b, gap), expected, "gap {gap}: {a:?} {b:?}");
+                let spheres_overlap = sphere_gap(&a, &b).is_none();
+                decided += usize::from(spheres_overlap && f64::from(gap) + BOUND_MARGIN <= bound);
+                close += usize::from(spheres_overlap && distance >= f64::from(gap) && bound < f64::from(gap));
+            }
+        }
+        // The bound decides most pairs; corner cases are left to parry.
+        assert!(decided > 2_000 && close > 0, "{decided} decided by the bound, {close} left to parry");
+    }
+
+    #[test]
     fn touching_boxes_are_at_distance_zero() {
         let a = Obb { center: Vec3::ZERO, half_extents: Vec3::splat(0.5), rotation: Quat::IDENTITY };
         let b = Obb { center: Vec3::new(1.0, 0.0, 0.0), ..a };
-        assert!(obb_distance(&a, &b).abs() < 1e-6);
+        assert!(parry_distance(&a, &b).abs() < 1e-6);
         let c = Obb { center: Vec3::new(1.5, 0.0, 0.0), ..a };
-        assert!((obb_distance(&a, &c) - 0.5).abs() < 1e-5);
+        assert!((parry_distance(&a, &c) - 0.5).abs() < 1e-5);
     }
 }

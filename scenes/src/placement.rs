@@ -8,7 +8,7 @@ use glam::{Vec2, Vec3};
 use rand::Rng;
 use rand::seq::IndexedRandom;
 
-use crate::collide::obb_distance;
+use crate::collide::obbs_apart;
 use crate::geometry::{Obb, heading, yaw_rotation};
 use crate::instance::Instance;
 use crate::rng::{SceneRng, uniform, weighted_index};
@@ -106,8 +106,8 @@ impl<'a> FloorPlacer<'a> {
     pub fn fits(&self, obb: &Obb, furniture: &[Obb]) -> bool {
         let inside = obb.footprint().corners().iter().all(|&c| self.room.contains(c, -MIN_GAP + 1e-4));
         inside
-            && self.keep_out.iter().all(|zone| obb_distance(obb, zone) > 0.0)
-            && furniture.iter().all(|other| obb_distance(obb, other) >= MIN_GAP)
+            && self.keep_out.iter().all(|zone| obbs_apart(obb, zone, f32::MIN_POSITIVE))
+            && furniture.iter().all(|other| obbs_apart(obb, other, MIN_GAP))
     }
 
     fn propose(
@@ -236,7 +236,7 @@ impl<'a> FloorPlacer<'a> {
                         let q = p + inward * (0.5 * main.size.z + 0.05 + 0.5 * partner.size.z);
                         let partner_pose = FloorPose { position: Vec3::new(q.x, 0.0, q.y), yaw: wrap(yaw + PI) };
                         let partner_obb = partner_pose.obb(&partner);
-                        if !self.fits(&partner_obb, &accepted) || obb_distance(&partner_obb, &main_obb) < MIN_GAP {
+                        if !self.fits(&partner_obb, &accepted) || !obbs_apart(&partner_obb, &main_obb, MIN_GAP) {
                             continue;
                         }
                         accepted.push(partner_obb);

@@ -4,7 +4,7 @@
 
 use glam::{Quat, Vec3};
 
-use crate::collide::obb_distance;
+use crate::collide::obbs_apart;
 use crate::geometry::{Obb, heading, yaw_rotation};
 use crate::instance::Instance;
 use crate::rng::{SceneRng, uniform, weighted_index};
@@ -43,10 +43,15 @@ pub struct Drop {
 impl Drop {
     /// The object's box before the drop.
     pub fn obb(&self) -> Obb {
+        Drop::obb_at(&self.instance, self.position, self.rotation)
+    }
+
+    /// The box of `instance` with its origin at `position`, turned by `rotation`.
+    fn obb_at(instance: &Instance, position: Vec3, rotation: Quat) -> Obb {
         Obb {
-            center: self.position + self.rotation * Vec3::new(0.0, 0.5 * self.instance.size.y, 0.0),
-            half_extents: 0.5 * self.instance.size,
-            rotation: self.rotation,
+            center: position + rotation * Vec3::new(0.0, 0.5 * instance.size.y, 0.0),
+            half_extents: 0.5 * instance.size,
+            rotation,
         }
     }
 }
@@ -113,7 +118,14 @@ pub fn propose(
         let offset = face.obb.rotation * Vec3::new(u, 0.0, v);
         let position = Vec3::new(face.obb.center.x + offset.x, surface + DROP_HEIGHT, face.obb.center.z + offset.z);
         let rotation = yaw_rotation(heading(face.obb.rotation) + turn);
-        let drop = Drop {
+        let obb = Drop::obb_at(instance, position, rotation);
+        let reach = obb.aabb();
+        let clear_of_parts = objects
+            .iter()
+            .filter(|o| o.aabb.min.cmple(reach.max + PART_GAP).all() && o.aabb.max.cmpge(reach.min - PART_GAP).all())
+            .all(|o| (0..o.parts.len()).all(|i| obbs_apart(&obb, &o.part_obb(i), PART_GAP)));
+        let clear_of_drops = pending.iter().all(|p| obbs_apart(&obb, &p.obb(), OBJECT_GAP));
+        (clear_of_parts && clear_of_drops).then(|| Drop {
             group,
             instance: instance.clone(),
             receptacle: face.object.id,
@@ -121,15 +133,7 @@ pub fn propose(
             surface,
             position,
             rotation,
-        };
-        let obb = drop.obb();
-        let reach = obb.aabb();
-        let clear_of_parts = objects
-            .iter()
-            .filter(|o| o.aabb.min.cmple(reach.max + PART_GAP).all() && o.aabb.max.cmpge(reach.min - PART_GAP).all())
-            .all(|o| (0..o.parts.len()).all(|i| obb_distance(&obb, &o.part_obb(i)) >= PART_GAP));
-        let clear_of_drops = pending.iter().all(|p| obb_distance(&obb, &p.obb()) >= OBJECT_GAP);
-        (clear_of_parts && clear_of_drops).then_some(drop)
+        })
     })
 }
 
