@@ -1,7 +1,8 @@
 //! `ipt-gen bench generate`: the dataset pipeline's rate against rendering alone, in one
-//! run. First a sample of the dataset's examples is planned and rendered (timed, nothing else
-//! running): the render-only rate. Then the whole dataset is generated as `ipt-gen generate`
-//! would, while a thread samples resident memory. CPU time per example is reported for each
+//! run. A sample of the dataset's examples is planned, then rendered with nothing else
+//! running (timed, after a warm-up, once before and once after the pipeline, so that a drift
+//! of the machine's speed during the run shows): the render-only rate. In between the whole
+//! dataset is generated as `ipt-gen generate` would, while a thread samples resident memory. CPU time per example is reported for each
 //! part: on a machine without a GPU, rendering and planning share the same cores, so it
 //! bounds the rate.
 
@@ -36,7 +37,8 @@ pub struct PipelineBenchArgs {
     /// Image width and height.
     #[arg(long, default_value_t = 256)]
     pub resolution: u32,
-    /// Examples rendered alone first, the same number from each task.
+    /// Examples rendered alone (after a warm-up), before and again after the pipeline, the
+    /// same number from each task.
     #[arg(long, default_value_t = 300)]
     pub render_sample: u64,
     /// Where the dataset is written (must not exist).
@@ -56,6 +58,35 @@ impl PipelineBenchArgs {
     pub fn renderers_on_cpu(&self) -> usize {
         self.renderers.map_or_else(|| side_by_side_on_cpu(self.resolution), usize::from)
     }
+}
+
+/// Examples of each task rendered before the timed render-only sample.
+const WARM_UP_PER_TASK: u64 = 8;
+
+/// A timed render-only run.
+struct RenderOnly {
+    examples: usize,
+    seconds: f64,
+    cpu_seconds: f64,
+}
+
+impl RenderOnly {
+    fn rate(&self) -> f64 {
+        self.examples as f64 / self.seconds
+    }
+}
+
+/// Renders `jobs` (colour only) with nothing else running, timed.
+fn render_only(renderers: &mut Renderers<BevyRenderer>, jobs: Vec<Job>) -> Result<RenderOnly> {
+    let examples = jobs.len();
+    let outputs = Outputs { rgb: true, ids: false, depth: false };
+    let (start, cpu) = (Instant::now(), process_cpu_seconds());
+    let (done, rendered) = sync_channel(1);
+    std::thread::scope(|scope| {
+        scope.spawn(move || rendered.into_iter().count());
+        renderers.render(jobs.into_iter().map(Ok), outputs, done)
+    })?;
+    Ok(RenderOnly { examples, seconds: start.elapsed().as_secs_f64(), cpu_seconds: process_cpu_seconds() - cpu })
 }
 
 /// Resident memory sampled every half second: (seconds since start, MiB).
@@ -103,27 +134,25 @@ pub fn run(sources: &AssetSources, args: &PipelineBenchArgs) -> Result<()> {
     let mut renderers = Renderers::start(renderer, side_by_side - 1, move |_| BevyRenderer::new(&options))?;
     println!("adapter: {}; renderers: {}", renderers.first().adapter(), renderers.count());
 
-    // Render-only: the first examples of each task's training stream.
+    // Render-only: the first examples of each task's training stream, after a warm-up (the
+    // rasteriser compiles its shaders on first use), before and after the pipeline.
     let firsts: Vec<Unit> = all.iter().filter(|u| u.shard == 0 && u.stream.split == Split::Train).copied().collect();
     let per_task = args.render_sample.div_ceil(firsts.len().max(1) as u64);
-    let sample: Vec<(Unit, u64)> =
-        firsts.iter().flat_map(|u| (0..per_task.min(u.stream.count)).map(move |i| (*u, i))).collect();
+    let sample = |count: u64| -> Vec<(Unit, u64)> {
+        firsts.iter().flat_map(|u| (0..count.min(u.stream.count)).map(move |i| (*u, i))).collect()
+    };
+    let plan = |sample: &[(Unit, u64)]| -> Result<Vec<Job>> {
+        sample
+            .par_iter()
+            .map(|&(unit, index)| Ok(Job { unit, index, planned: generator.plan(&unit.stream, index)? }))
+            .collect()
+    };
+    render_only(&mut renderers, plan(&sample(WARM_UP_PER_TASK))?)?;
+    let sample = sample(per_task);
     let cpu = process_cpu_seconds();
-    let jobs: Vec<Job> = sample
-        .par_iter()
-        .map(|&(unit, index)| Ok(Job { unit, index, planned: generator.plan(&unit.stream, index)? }))
-        .collect::<Result<_>>()?;
-    let sampled = jobs.len();
-    let plan_cpu_ms = 1000.0 * (process_cpu_seconds() - cpu) / sampled.max(1) as f64;
-    let outputs = Outputs { rgb: true, ids: false, depth: false };
-    let (start, cpu) = (Instant::now(), process_cpu_seconds());
-    let (done, rendered) = sync_channel(1);
-    std::thread::scope(|scope| {
-        scope.spawn(move || rendered.into_iter().count());
-        renderers.render(jobs.into_iter().map(Ok), outputs, done)
-    })?;
-    let render_rate = sampled as f64 / start.elapsed().as_secs_f64();
-    let render_cpu_ms = 1000.0 * (process_cpu_seconds() - cpu) / sampled.max(1) as f64;
+    let jobs = plan(&sample)?;
+    let plan_cpu_ms = 1000.0 * (process_cpu_seconds() - cpu) / sample.len().max(1) as f64;
+    let before = render_only(&mut renderers, jobs)?;
 
     // The whole pipeline.
     let dir = DatasetDir::new(&args.out);
@@ -144,17 +173,23 @@ pub fn run(sources: &AssetSources, args: &PipelineBenchArgs) -> Result<()> {
     progress.finish_and_clear();
     let manifest = dir.finalize(&config)?;
     let (first, last, peak) = tenths(&memory.join().unwrap_or_default());
+    let after = render_only(&mut renderers, plan(&sample)?)?;
+    let sampled = 2 * sample.len();
+    let render_rate = sampled as f64 / (before.seconds + after.seconds);
+    let render_cpu_ms = 1000.0 * (before.cpu_seconds + after.cpu_seconds) / sampled.max(1) as f64;
     let rate = total as f64 / seconds;
     let bytes: u64 = manifest.shards.iter().map(|s| s.bytes).sum();
     println!(
-        "| resolution | examples | time | pipeline examples/s | render-only examples/s ({} examples) | pipeline / render-only | dataset size | peak memory | memory, first -> last tenth |",
-        sampled
+        "| resolution | examples | time | pipeline examples/s | render-only examples/s ({} examples before and after) | pipeline / render-only | dataset size | peak memory | memory, first -> last tenth |",
+        sample.len()
     );
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     println!(
-        "| {} px | {total} | {:.1} min | {rate:.2} | {render_rate:.2} | {:.2} | {:.2} GB | {peak:.0} MiB | {first:.0} -> {last:.0} MiB ({:+.1} %) |",
+        "| {} px | {total} | {:.1} min | {rate:.2} | {render_rate:.2} ({:.2}, {:.2}) | {:.2} | {:.2} GB | {peak:.0} MiB | {first:.0} -> {last:.0} MiB ({:+.1} %) |",
         args.resolution,
         seconds / 60.0,
+        before.rate(),
+        after.rate(),
         rate / render_rate,
         bytes as f64 / 1e9,
         100.0 * (last - first) / first.max(1.0)
