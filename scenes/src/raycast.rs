@@ -5,9 +5,9 @@
 //! The solids are the ones the renderer draws: one slab per room floor and ceiling, the
 //! doorway floors, the wall boxes and every object part as its primitive (a torus as its
 //! convex hull). A parry BVH over their bounding boxes keeps a cast at a few microseconds.
-//! A camera's grid of rays is cast in fans ([`SceneRaycaster::cast_fan`]): rays from one
-//! point in nearby directions, for which the solids are culled once, against a cone around
-//! the fan, instead of once per ray.
+//! A camera's grid of rays is cast in fans ([`View::cast_fan`]): rays from one point in
+//! nearby directions, for which the solids are culled once, against a cone around the fan,
+//! instead of once per ray; the camera's [`View`] culls them once for all its fans.
 
 use glam::Vec3;
 use rapier3d::parry::bounding_volume::Aabb as ParryAabb;
@@ -225,8 +225,45 @@ impl SceneRaycaster {
         Some(self.solids[index as usize].hit(origin, direction, distance))
     }
 
-    /// The first solid hit by each ray from `origin` along the unit `directions`, within
-    /// `max_distance`: the hits [`Self::cast`] finds ray by ray, for a fan of nearby
+    /// The view from `origin` into the pyramid whose side planes pass through `origin` with
+    /// the inward unit `normals` (none: every direction): the solids whose bounding spheres
+    /// reach into it, culled once for all the fans cast through it (a camera's tiles).
+    /// [`pyramid_normals`] gives the normals of the pyramid around a camera's corner rays.
+    pub fn view(&self, origin: Vec3, normals: &[Vec3]) -> View<'_> {
+        let inside =
+            |solid: &&Solid| normals.iter().all(|n| (solid.center - origin).dot(*n) > -(solid.radius + FAN_SLACK));
+        View { caster: self, origin, solids: self.solids.iter().filter(inside).collect() }
+    }
+
+    /// Whether the straight segment from `a` to `b` is free of solids (`b` itself excluded by
+    /// a small tolerance).
+    pub fn line_of_sight(&self, a: Vec3, b: Vec3) -> bool {
+        let d = b - a;
+        let length = d.length();
+        length < 1e-6 || self.cast(a, d / length, length - 1e-3).is_none()
+    }
+}
+
+/// The inward unit normals of the planes through the origin and each two neighbouring
+/// `corners` (directions around a pyramid, in either turning order).
+pub fn pyramid_normals(corners: [Vec3; 4]) -> [Vec3; 4] {
+    let inside = corners.iter().copied().sum::<Vec3>();
+    std::array::from_fn(|i| {
+        let normal = corners[i].cross(corners[(i + 1) % 4]).normalize_or_zero();
+        if normal.dot(inside) < 0.0 { -normal } else { normal }
+    })
+}
+
+/// The solids that rays from one point within a pyramid may hit (see [`SceneRaycaster::view`]).
+pub struct View<'a> {
+    caster: &'a SceneRaycaster,
+    origin: Vec3,
+    solids: Vec<&'a Solid>,
+}
+
+impl<'a> View<'a> {
+    /// The first solid hit by each ray from the view's origin along the unit `directions` (in
+    /// the view's pyramid), within `max_distance`: the hits [`SceneRaycaster::cast`] finds ray by ray, for a fan of nearby
     /// directions (a tile of a camera's pixel grid) at a fraction of the cost. Only a tie,
     /// two solids hit at exactly the same distance, may be reported as the other solid.
     ///
@@ -234,9 +271,10 @@ impl SceneRaycaster {
     /// outside the cone around the fan's directions cannot be hit by any of them. Each ray
     /// then tries the rest nearest first (by the distance to their boxes), and stops at the
     /// first solid farther away than its best hit so far.
-    pub fn cast_fan(&self, origin: Vec3, directions: &[Vec3], max_distance: f32) -> Vec<Option<RayHit>> {
-        let Some(nearby) = self.fan_solids(origin, directions, max_distance) else {
-            return directions.iter().map(|d| self.cast(origin, *d, max_distance)).collect();
+    pub fn cast_fan(&self, directions: &[Vec3], max_distance: f32) -> Vec<Option<RayHit>> {
+        let origin = self.origin;
+        let Some(nearby) = self.fan_solids(directions, max_distance) else {
+            return directions.iter().map(|d| self.caster.cast(origin, *d, max_distance)).collect();
         };
         directions
             .iter()
@@ -253,13 +291,13 @@ impl SceneRaycaster {
     /// with fans, only a tie may go the other way.
     pub fn cast_fan_onto(
         &self,
-        origin: Vec3,
         directions: &[Vec3],
         max_distance: f32,
         wanted: impl Fn(Surface) -> bool,
     ) -> Vec<Option<RayHit>> {
-        let Some(nearby) = self.fan_solids(origin, directions, max_distance) else {
-            let cast = |d: &Vec3| self.cast(origin, *d, max_distance).filter(|hit| wanted(hit.surface));
+        let origin = self.origin;
+        let Some(nearby) = self.fan_solids(directions, max_distance) else {
+            let cast = |d: &Vec3| self.caster.cast(origin, *d, max_distance).filter(|hit| wanted(hit.surface));
             return directions.iter().map(cast).collect();
         };
         let (targets, others): (Vec<_>, Vec<_>) = nearby.into_iter().partition(|(_, solid)| wanted(solid.surface));
@@ -273,10 +311,11 @@ impl SceneRaycaster {
             .collect()
     }
 
-    /// The solids a fan of rays from `origin` along the unit `directions` may hit within
+    /// The view's solids a fan of rays along the unit `directions` may hit within
     /// `max_distance`, with their boxes' distances, nearest first; `None` for a fan too wide
     /// to gain from culling.
-    fn fan_solids(&self, origin: Vec3, directions: &[Vec3], max_distance: f32) -> Option<Vec<(f32, &Solid)>> {
+    fn fan_solids(&self, directions: &[Vec3], max_distance: f32) -> Option<Vec<(f32, &'a Solid)>> {
+        let origin = self.origin;
         let axis = directions.iter().copied().sum::<Vec3>().normalize_or_zero();
         let cosine = directions.iter().map(|d| d.dot(axis)).fold(1.0f32, f32::min) - 1e-4;
         if axis == Vec3::ZERO || cosine < FAN_MIN_COSINE {
@@ -286,6 +325,7 @@ impl SceneRaycaster {
         let mut nearby: Vec<(f32, &Solid)> = self
             .solids
             .iter()
+            .copied()
             .filter(|solid| {
                 let to_center = solid.center - origin;
                 let along = to_center.dot(axis);
@@ -299,14 +339,6 @@ impl SceneRaycaster {
         // Ties keep the solids' own order: the sort is stable.
         nearby.sort_by(|a, b| a.0.total_cmp(&b.0));
         Some(nearby)
-    }
-
-    /// Whether the straight segment from `a` to `b` is free of solids (`b` itself excluded by
-    /// a small tolerance).
-    pub fn line_of_sight(&self, a: Vec3, b: Vec3) -> bool {
-        let d = b - a;
-        let length = d.length();
-        length < 1e-6 || self.cast(a, d / length, length - 1e-3).is_none()
     }
 }
 
@@ -420,9 +452,9 @@ mod tests {
     }
 
     #[test]
-    fn a_fan_hits_what_its_rays_hit_one_by_one_and_onto_wanted_solids_only_those() {
+    fn a_fan_in_a_view_hits_what_its_rays_hit_one_by_one_and_onto_wanted_solids_only_those() {
         let assets = Assets::builtin().unwrap();
-        let (mut compared, mut compared_onto) = (0, 0);
+        let (mut compared, mut compared_onto, mut culled) = (0, 0, 0);
         for (template, seed) in [("living_room", 1), ("kitchen", 2), ("apartment_family", 0), ("apartment_small", 3)] {
             let scene = assets.build(template, seed, &BuildOptions::default()).unwrap();
             let caster = SceneRaycaster::new(&scene, CastOptions { ceiling: true });
@@ -434,26 +466,33 @@ mod tests {
                 let yaw = (i * 67 % 360) as f32 * std::f32::consts::PI / 180.0;
                 let pitch = ((i * 31 % 120) as f32 - 60.0) * std::f32::consts::PI / 180.0;
                 let spread = [0.05, 0.2, 0.6][i % 3];
-                let directions: Vec<Vec3> = (0..64)
-                    .map(|k| {
-                        let (a, b) = ((k % 8) as f32 / 7.0 - 0.5, (k / 8) as f32 / 7.0 - 0.5);
-                        let (yaw, pitch) = (yaw + spread * a, pitch + spread * b);
-                        Vec3::new(yaw.sin() * pitch.cos(), pitch.sin(), yaw.cos() * pitch.cos()).normalize()
-                    })
-                    .collect();
-                let fan = caster.cast_fan(origin, &directions, 100.0);
+                let direction_at = |a: f32, b: f32| {
+                    let (yaw, pitch) = (yaw + spread * a, pitch + spread * b);
+                    Vec3::new(yaw.sin() * pitch.cos(), pitch.sin(), yaw.cos() * pitch.cos()).normalize()
+                };
+                let directions: Vec<Vec3> =
+                    (0..64).map(|k| direction_at((k % 8) as f32 / 7.0 - 0.5, (k / 8) as f32 / 7.0 - 0.5)).collect();
+                // Every solid, and the solids in a pyramid around a slightly wider fan.
+                let corners = [(-0.7, -0.7), (0.7, -0.7), (0.7, 0.7), (-0.7, 0.7)].map(|(a, b)| direction_at(a, b));
+                let normals = pyramid_normals(corners);
+                let views = [caster.view(origin, &[]), caster.view(origin, &normals)];
+                culled += caster.solids.len() - views[1].solids.len();
                 // Some objects wanted: a fan onto them finds their hits and no others.
                 let wanted = |surface: Surface| surface.object_id() % 2 == 1;
-                let onto = caster.cast_fan_onto(origin, &directions, 100.0, wanted);
-                for ((direction, hit), hit_onto) in directions.iter().zip(fan).zip(onto) {
-                    let one_by_one = caster.cast(origin, *direction, 100.0);
-                    assert_eq!(hit, one_by_one, "{template} {seed}, cell {i}");
-                    assert_eq!(hit_onto, one_by_one.filter(|h| wanted(h.surface)), "{template} {seed}, cell {i}");
-                    compared += usize::from(hit.is_some());
-                    compared_onto += usize::from(hit_onto.is_some());
+                for view in &views {
+                    let fan = view.cast_fan(&directions, 100.0);
+                    let onto = view.cast_fan_onto(&directions, 100.0, wanted);
+                    for ((direction, hit), hit_onto) in directions.iter().zip(fan).zip(onto) {
+                        let one_by_one = caster.cast(origin, *direction, 100.0);
+                        assert_eq!(hit, one_by_one, "{template} {seed}, cell {i}");
+                        assert_eq!(hit_onto, one_by_one.filter(|h| wanted(h.surface)), "{template} {seed}, cell {i}");
+                        compared += usize::from(hit.is_some());
+                        compared_onto += usize::from(hit_onto.is_some());
+                    }
                 }
             }
         }
-        assert!(compared > 5_000 && compared_onto > 200, "only {compared} hits compared ({compared_onto} wanted)");
+        assert!(compared > 10_000 && compared_onto > 400, "only {compared} hits compared ({compared_onto} wanted)");
+        assert!(culled > 1_000, "the pyramids culled only {culled} solids");
     }
 }

@@ -8,7 +8,7 @@ use std::ops::Range;
 
 use glam::{Vec2, Vec3};
 use ipt_scenes::geometry::Aabb;
-use ipt_scenes::raycast::{RayHit, SceneRaycaster, Surface};
+use ipt_scenes::raycast::{RayHit, SceneRaycaster, Surface, pyramid_normals};
 use ipt_scenes::scene::SceneObject;
 
 use crate::render::{CameraModel, Intrinsics, Lens};
@@ -163,7 +163,14 @@ impl<'a> RayGrid<'a> {
         mut visit: impl FnMut(Vec2, Option<RayHit>),
     ) {
         let target = |surface: Surface| objects.is_none_or(|ids| ids.contains(&surface.object_id()));
-        let fans = matches!(self.camera.lens, Lens::Pinhole { .. });
+        let origin = self.camera.pose.position;
+        // A pinhole camera's rays all lie in the pyramid of its corner cells' rays.
+        let view = matches!(self.camera.lens, Lens::Pinhole { .. }).then(|| {
+            let (right, bottom) = (self.columns - 1, self.rows - 1);
+            let corners = [(0, 0), (right, 0), (right, bottom), (0, bottom)]
+                .map(|(col, row)| self.camera.ray_with(&self.intrinsics, self.pixel(col, row)).1);
+            caster.view(origin, &pyramid_normals(corners))
+        });
         for tile_row in (0..self.rows).step_by(TILE as usize) {
             for tile_col in (0..self.columns).step_by(TILE as usize) {
                 let pixels: Vec<Vec2> = (tile_row..(tile_row + TILE).min(self.rows))
@@ -174,13 +181,12 @@ impl<'a> RayGrid<'a> {
                 if pixels.is_empty() {
                     continue;
                 }
-                if fans {
+                if let Some(view) = &view {
                     let directions: Vec<Vec3> =
                         pixels.iter().map(|p| self.camera.ray_with(&self.intrinsics, *p).1).collect();
-                    let origin = self.camera.pose.position;
                     let hits = match objects {
-                        None => caster.cast_fan(origin, &directions, MAX_DISTANCE),
-                        Some(_) => caster.cast_fan_onto(origin, &directions, MAX_DISTANCE, target),
+                        None => view.cast_fan(&directions, MAX_DISTANCE),
+                        Some(_) => view.cast_fan_onto(&directions, MAX_DISTANCE, target),
                     };
                     pixels.into_iter().zip(hits).for_each(|(pixel, hit)| visit(pixel, hit));
                 } else {
