@@ -139,7 +139,9 @@ pub fn cores() -> usize {
 /// How many renderers a long run of images `resolution` pixels wide should use side by side
 /// on an adapter that rasterises on the CPU: two when there are at least two cores and the
 /// images are smaller than 512 px, as one renderer then leaves part of the cores idle; else
-/// one (at 512 px one already fills two cores; docs/benchmarks.md).
+/// one (at 512 px a second gave about 12 % more examples/s in short runs, for about 300 MiB
+/// and a pipeline / render-only ratio at the edge of 0.9, not yet confirmed over a long
+/// run; docs/benchmarks.md).
 pub fn side_by_side_on_cpu(resolution: u32) -> usize {
     if cores() >= 2 && resolution < 512 { 2 } else { 1 }
 }
