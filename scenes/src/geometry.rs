@@ -100,6 +100,18 @@ impl Aabb {
     pub fn center(&self) -> Vec3 {
         0.5 * (self.min + self.max)
     }
+
+    /// The eight corners.
+    pub fn corners(&self) -> [Vec3; 8] {
+        let (min, max) = (self.min, self.max);
+        std::array::from_fn(|i| {
+            Vec3::new(
+                if i & 1 == 0 { min.x } else { max.x },
+                if i & 2 == 0 { min.y } else { max.y },
+                if i & 4 == 0 { min.z } else { max.z },
+            )
+        })
+    }
 }
 
 /// An oriented box: centre, half extents along its own axes, and its rotation.

@@ -2,9 +2,9 @@
 //! run. A sample of the dataset's examples is planned, then rendered with nothing else
 //! running (timed, after a warm-up, once before and once after the pipeline, so that a drift
 //! of the machine's speed during the run shows): the render-only rate. In between the whole
-//! dataset is generated as `ipt-gen generate` would, while a thread samples resident memory. CPU time per example is reported for each
-//! part: on a machine without a GPU, rendering and planning share the same cores, so it
-//! bounds the rate.
+//! dataset is generated as `ipt-gen generate` would, while a thread samples resident memory.
+//! CPU time per example is reported for each part: on a machine without a GPU, rendering
+//! and planning share the same cores, so it bounds the rate.
 
 use std::path::PathBuf;
 use std::sync::Arc;

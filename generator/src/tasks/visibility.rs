@@ -127,15 +127,8 @@ impl<'a> RayGrid<'a> {
     /// The grid cells whose centres lie in the image rectangle `aabb` projects to (the whole
     /// grid if a corner is behind the camera: its projection says nothing).
     fn cells_around(&self, aabb: &Aabb) -> (Range<u32>, Range<u32>) {
-        let (min, max) = (aabb.min, aabb.max);
-        let corners = (0..8).map(|i| {
-            Vec3::new(
-                if i & 1 == 0 { min.x } else { max.x },
-                if i & 2 == 0 { min.y } else { max.y },
-                if i & 4 == 0 { min.z } else { max.z },
-            )
-        });
-        let projected: Option<Vec<Vec2>> = corners.map(|c| self.camera.project(c).map(|(pixel, _)| pixel)).collect();
+        let projected: Option<Vec<Vec2>> =
+            aabb.corners().into_iter().map(|c| self.camera.project(c).map(|(pixel, _)| pixel)).collect();
         let (low, high) = match projected {
             Some(points) => (
                 points.iter().copied().fold(Vec2::splat(f32::INFINITY), Vec2::min),
