@@ -263,9 +263,10 @@ pub struct View<'a> {
 
 impl<'a> View<'a> {
     /// The first solid hit by each ray from the view's origin along the unit `directions` (in
-    /// the view's pyramid), within `max_distance`: the hits [`SceneRaycaster::cast`] finds ray by ray, for a fan of nearby
-    /// directions (a tile of a camera's pixel grid) at a fraction of the cost. Only a tie,
-    /// two solids hit at exactly the same distance, may be reported as the other solid.
+    /// the view's pyramid), within `max_distance`: the hits [`SceneRaycaster::cast`] finds
+    /// ray by ray, for a fan of nearby directions (a tile of a camera's pixel grid) at a
+    /// fraction of the cost. Only a tie, two solids hit at exactly the same distance, may be
+    /// reported as the other solid.
     ///
     /// The solids are culled once for the whole fan: a solid whose bounding sphere lies
     /// outside the cone around the fan's directions cannot be hit by any of them. Each ray
