@@ -1,5 +1,6 @@
 //! The generator: task samplers, the renderer, shard writing and the `ipt-gen` commands.
 
+pub mod audit;
 pub mod commands;
 pub mod dataset;
 pub mod files;

@@ -39,6 +39,9 @@ enum Command {
     Generate(commands::generate::GenerateArgs),
     /// Join the workers' shards into one dataset (manifest, stats, dataset card).
     Merge(commands::merge::MergeArgs),
+    /// Blind baselines: can the answers be guessed without the images? Trains text-only
+    /// models on a dataset's train split and scores them on test and benchmark.
+    Audit(commands::audit::AuditArgs),
     /// Check a dataset: checksums, schema, row counts, images and every label.
     Validate(commands::validate::ValidateArgs),
     /// Write an HTML page with a few examples per task.
@@ -98,6 +101,7 @@ fn main() -> ExitCode {
         Command::Sample(args) => commands::sample::run(&sources, &args),
         Command::Generate(args) => commands::generate::run(&sources, &args),
         Command::Merge(args) => commands::merge::run(&args),
+        Command::Audit(args) => commands::audit::run(&sources, &args),
         Command::Validate(args) => commands::validate::run(&args),
         Command::Preview(args) => commands::preview::run(&args),
         Command::Templates => commands::templates::run(&sources),

@@ -7,17 +7,22 @@ use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use ipt_gen::dataset::config::DatasetConfig;
+use ipt_gen::dataset::config::{DatasetConfig, SplitShares};
 use ipt_gen::dataset::layout::units;
+use ipt_gen::dataset::pipeline::{Generator, generate as generate_in_process};
+use ipt_gen::dataset::rendering::Renderers;
 use ipt_gen::dataset::shard_files::ShardFiles;
 use ipt_gen::dataset::store::DatasetDir;
+use ipt_gen::render::bevy_backend::{BevyRenderer, RendererOptions};
+use ipt_gen::render::{RenderedView, Renderer, ViewRequest};
+use ipt_gen::tasks::Task;
 use ipt_schema::{Image, ShardWriter, read_records};
 
 mod common;
 
 use common::text;
 
-/// A small dataset: two tasks (Path Tracing's calibration would add 20 s per process), a
+/// A small dataset: two tasks (Path Tracing adds the slowest planning), a
 /// benchmark split, four-row shards.
 const ARGS: [&str; 14] = [
     "--tasks",
@@ -248,6 +253,62 @@ fn an_example_larger_than_the_byte_bound_is_an_error_naming_the_setting_and_exam
 }
 
 /// A copy of the reference dataset to damage.
+/// A renderer whose first render comes back black (as a 512 px render once did under load).
+struct BlankOnce {
+    inner: BevyRenderer,
+    renders: usize,
+}
+
+impl Renderer for BlankOnce {
+    fn load_scene(&mut self, scene: &ipt_scenes::Scene) -> anyhow::Result<()> {
+        self.inner.load_scene(scene)
+    }
+
+    fn render(&mut self, views: &[ViewRequest]) -> anyhow::Result<Vec<RenderedView>> {
+        let mut rendered = self.inner.render(views)?;
+        if self.renders == 0 {
+            rendered[0].rgb.as_mut().unwrap().pixels_mut().for_each(|p| *p = image::Rgb([0, 0, 0]));
+        }
+        self.renders += 1;
+        Ok(rendered)
+    }
+
+    fn adapter(&self) -> &str {
+        self.inner.adapter()
+    }
+}
+
+#[test]
+fn a_blank_frame_is_rendered_again_and_the_dataset_is_unchanged() {
+    // The configuration ARGS give on the command line.
+    let config = DatasetConfig {
+        mix: [(Task::Pet, 1.0), (Task::Mvc, 1.0)].into(),
+        count: 20,
+        resolution: 64,
+        benchmark: [(Task::Pet, 4)].into(),
+        shard_rows: 4,
+        seed: 3,
+        splits: SplitShares { train: 0.8, validation: 0.1, test: 0.1 },
+        ..DatasetConfig::default()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = DatasetDir::new(&dir.path().join("blank-once"));
+    let _lock = out.lock(1, 0).unwrap();
+    out.claim(&config).unwrap();
+    let assets = ipt_scenes::Assets::builtin().unwrap();
+    let generator = Generator::new(&assets, &config).unwrap();
+    let todo = units(&config);
+    let inner = BevyRenderer::new(&RendererOptions::default()).unwrap();
+    let mut renderers =
+        Renderers::start(BlankOnce { inner, renders: 0 }, 0, |_| anyhow::bail!("no helper renderers")).unwrap();
+    generate_in_process(&generator, &out, &todo, &mut renderers, &indicatif::ProgressBar::hidden()).unwrap();
+    let examples: u64 = todo.iter().map(|u| u.rows()).sum();
+    assert_eq!(renderers.first().renders as u64, examples + 1, "the blank example is rendered once more");
+    out.finalize(&config).unwrap();
+    ipt_gen::commands::audit::audit_dataset(&out).unwrap();
+    assert_same_dataset(reference(), out.root());
+}
+
 fn copy_of_reference(dir: &Path) -> PathBuf {
     let copy = dir.join("copy");
     for (name, bytes) in files(reference()) {
@@ -297,6 +358,20 @@ fn validate_passes_a_good_dataset_and_names_bad_shards_and_rows() {
     let mut manifest = manifest.clone();
     manifest["shards"][2]["bytes"] = std::fs::metadata(&relabelled).unwrap().len().into();
     manifest["shards"][2]["sha256"] = ipt_gen::dataset::store::sha256_of(&relabelled).unwrap().into();
+    // A blank image (one colour, the right size) in a fourth, likewise rewritten.
+    let blanked = copy.join(shard(3));
+    let mut blank_records = read_records(&blanked).unwrap();
+    let camera = &blank_records[2].cameras[0];
+    let mut png = Vec::new();
+    image::RgbImage::new(camera.width, camera.height)
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    blank_records[2].images[0] = Image::png(png);
+    let mut writer = ShardWriter::create(&blanked, 32).unwrap();
+    writer.write(&blank_records).unwrap();
+    writer.finish().unwrap();
+    manifest["shards"][3]["bytes"] = std::fs::metadata(&blanked).unwrap().len().into();
+    manifest["shards"][3]["sha256"] = ipt_gen::dataset::store::sha256_of(&blanked).unwrap().into();
     std::fs::write(copy.join("manifest.json"), serde_json::to_vec_pretty(&manifest).unwrap()).unwrap();
 
     let (ok, report) = validate(&copy);
@@ -305,6 +380,8 @@ fn validate_passes_a_good_dataset_and_names_bad_shards_and_rows() {
     assert!(report.contains(&format!("{}: checksum", shard(1))), "{report}");
     let label_problem = format!("{}: row 1 ({}): answer is '{wrong}'", shard(2), records[1].id);
     assert!(report.contains(&label_problem), "expected '{label_problem}' in:\n{report}");
+    let blank_problem = format!("{}: row 2 ({}): image 1 is blank", shard(3), blank_records[2].id);
+    assert!(report.contains(&blank_problem), "expected '{blank_problem}' in:\n{report}");
 }
 
 /// The Python interpreter with `datasets`, `duckdb` and `pandas` (scripts/python-env makes

@@ -86,6 +86,9 @@ impl Assets {
             let def: CategoryDef = crate::toml_file::parse(&file.text, &file.path)?;
             catalog.insert(Category::resolve(def, stem, &materials, &file.path)?);
         }
+        catalog.check_kinds(|name| {
+            category_files.get(name).map_or_else(|| PathBuf::from(format!("{name}.toml")), |f| f.path.clone())
+        })?;
 
         let mut template_files: BTreeMap<String, SourceFile> = BTreeMap::new();
         for (name, text) in builtin::TEMPLATES {

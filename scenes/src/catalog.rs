@@ -29,6 +29,10 @@ pub struct CategoryDef {
     /// Whether instances may be counted in questions (false for structure-like things).
     #[serde(default = "yes")]
     pub countable: bool,
+    /// The category this one is a kind of, as a person reads the names: a houseplant is a
+    /// kind of potted plant, an office chair a kind of chair. Questions never rely on telling
+    /// two categories of one family apart (see [`Catalog::family`]).
+    pub kind_of: Option<String>,
     /// Material slot name -> material names; each object picks one material per slot.
     pub palettes: BTreeMap<String, Vec<String>>,
     /// The primitives the object is made of.
@@ -136,6 +140,8 @@ pub struct Category {
     pub jitter: f32,
     /// Whether instances may be counted in questions.
     pub countable: bool,
+    /// The category this one is a kind of (checked to exist by [`Catalog::check_kinds`]).
+    pub kind_of: Option<String>,
     /// Nominal bounding size (x width, y height, z depth).
     pub size: Vec3,
     /// Slot -> candidate materials.
@@ -222,6 +228,7 @@ impl Category {
             plural,
             jitter: def.jitter,
             countable: def.countable,
+            kind_of: def.kind_of,
             size: bounds.size(),
             palettes,
             parts,
@@ -290,6 +297,52 @@ impl Catalog {
     /// True when empty.
     pub fn is_empty(&self) -> bool {
         self.categories.is_empty()
+    }
+
+    /// The family of category `name`: the category at the end of its `kind_of` chain (itself
+    /// when it is a kind of nothing). Two categories of one family are the same kind to a
+    /// person ("bottles" include soap bottles), so no question may depend on telling them
+    /// apart. An unknown name is its own family.
+    pub fn family<'a>(&'a self, name: &'a str) -> &'a str {
+        let mut current = name;
+        // `check_kinds` rules out cycles; the bound only guards a catalog that skipped it.
+        for _ in 0..self.categories.len() {
+            match self.categories.get(current).and_then(|c| c.kind_of.as_deref()) {
+                Some(parent) => current = parent,
+                None => break,
+            }
+        }
+        current
+    }
+
+    /// Every category's family (see [`family`](Self::family)).
+    pub fn families(&self) -> BTreeMap<String, String> {
+        self.categories.keys().map(|name| (name.clone(), self.family(name).to_string())).collect()
+    }
+
+    /// Checks every `kind_of`: it names a loaded category and the chain ends (no cycle).
+    /// `file_of` gives the file a category came from, for the message.
+    pub fn check_kinds(&self, file_of: impl Fn(&str) -> std::path::PathBuf) -> Result<(), AssetError> {
+        for category in self.categories.values() {
+            let Some(parent) = &category.kind_of else { continue };
+            let error = |message: String| AssetError::field(&file_of(&category.name), "kind_of", message);
+            if !self.categories.contains_key(parent) {
+                return Err(error(format!(
+                    "`{parent}` is not a loaded category (built in, or a file in a --catalog folder)"
+                )));
+            }
+            let mut seen = vec![category.name.as_str()];
+            let mut current = parent.as_str();
+            while let Some(next) = self.categories.get(current).and_then(|c| c.kind_of.as_deref()) {
+                seen.push(current);
+                if seen.contains(&next) {
+                    seen.push(next);
+                    return Err(error(format!("the kinds form a cycle: {}", seen.join(" -> "))));
+                }
+                current = next;
+            }
+        }
+        Ok(())
     }
 }
 

@@ -452,6 +452,19 @@ mod tests {
         }
     }
 
+    /// The same hit, but for the last bits of a near tie: two parts of one object (or two
+    /// solids) whose surfaces meet may be found in another order, and parry's distance then
+    /// differs by an ulp (seen once: 1.1300107 against 1.1300108 m).
+    fn same_hit(a: Option<RayHit>, b: Option<RayHit>) -> bool {
+        match (a, b) {
+            (None, None) => true,
+            (Some(a), Some(b)) => {
+                a == b || ((a.distance - b.distance).abs() <= 1e-5 && a.point.distance(b.point) <= 1e-5)
+            }
+            _ => false,
+        }
+    }
+
     #[test]
     fn a_fan_in_a_view_hits_what_its_rays_hit_one_by_one_and_onto_wanted_solids_only_those() {
         let assets = Assets::builtin().unwrap();
@@ -485,8 +498,9 @@ mod tests {
                     let onto = view.cast_fan_onto(&directions, 100.0, wanted);
                     for ((direction, hit), hit_onto) in directions.iter().zip(fan).zip(onto) {
                         let one_by_one = caster.cast(origin, *direction, 100.0);
-                        assert_eq!(hit, one_by_one, "{template} {seed}, cell {i}");
-                        assert_eq!(hit_onto, one_by_one.filter(|h| wanted(h.surface)), "{template} {seed}, cell {i}");
+                        let label = format!("{template} {seed}, cell {i}: {hit:?} vs {one_by_one:?}");
+                        assert!(same_hit(hit, one_by_one), "{label}");
+                        assert!(same_hit(hit_onto, one_by_one.filter(|h| wanted(h.surface))), "{label}");
                         compared += usize::from(hit.is_some());
                         compared_onto += usize::from(hit_onto.is_some());
                     }

@@ -12,4 +12,4 @@ pub mod shard;
 
 pub use columns::{SCHEMA_VERSION, schema};
 pub use record::{Camera, Image, ObjectInfo, Record};
-pub use shard::{EncodedRows, ShardError, ShardWriter, read_records};
+pub use shard::{EncodedRows, ShardError, ShardWriter, read_columns, read_records};

@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use arrow_array::RecordBatch;
 use arrow_schema::{FieldRef, Schema};
-use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::{ArrowWriter, ProjectionMask};
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 use parquet::schema::types::ColumnPath;
@@ -202,6 +202,39 @@ fn check_schema(path: &Path, found: &Schema) -> Result<(), ShardError> {
     Ok(())
 }
 
+/// Rows per batch of [`read_columns`].
+pub const COLUMN_BATCH_ROWS: usize = 256;
+
+/// Reads some columns of a shard as rows of `T`, in batches of at most
+/// [`COLUMN_BATCH_ROWS`], without reading the other columns: `T` is a struct whose fields are named like the
+/// record's columns (e.g. only `task`, `question`, `choices` and `answer` for a reader of the
+/// text). Checks the schema first; `columns` are the names `T` needs.
+pub fn read_columns<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    columns: &[&str],
+) -> Result<impl Iterator<Item = Result<Vec<T>, ShardError>>, ShardError> {
+    let file = File::open(path).map_err(|source| ShardError::Io { path: path.to_path_buf(), source })?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| parquet_error(path, e))?;
+    check_schema(path, builder.schema())?;
+    let mut roots = Vec::new();
+    for name in columns {
+        let index = builder.schema().index_of(name).map_err(|_| ShardError::Schema {
+            path: path.to_path_buf(),
+            message: format!("column '{name}' is not a record column"),
+        })?;
+        roots.push(index);
+    }
+    let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
+    let reader =
+        builder.with_projection(mask).with_batch_size(COLUMN_BATCH_ROWS).build().map_err(|e| parquet_error(path, e))?;
+    let path = path.to_path_buf();
+    Ok(reader.map(move |batch| {
+        let batch: RecordBatch = batch.map_err(|e| parquet_error(&path, e))?;
+        serde_arrow::from_record_batch(&batch)
+            .map_err(|e| ShardError::Rows { path: path.clone(), message: e.to_string() })
+    }))
+}
+
 /// Reads every record of a shard, checking its schema first.
 pub fn read_records(path: &Path) -> Result<Vec<Record>, ShardError> {
     let file = File::open(path).map_err(|source| ShardError::Io { path: path.to_path_buf(), source })?;
@@ -280,6 +313,33 @@ mod tests {
         writer.write(&records[3..]).unwrap();
         writer.finish().unwrap();
         assert_eq!(read_records(&path).unwrap(), records);
+    }
+
+    #[test]
+    fn some_columns_are_read_alone_in_bounded_batches() {
+        #[derive(Debug, PartialEq, serde::Deserialize)]
+        struct Text {
+            id: String,
+            choices: Vec<String>,
+            answer: String,
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.parquet");
+        let records: Vec<Record> = (0..COLUMN_BATCH_ROWS as u64 + 5).map(record).collect();
+        let mut writer = ShardWriter::create(&path, 64).unwrap();
+        writer.write(&records).unwrap();
+        writer.finish().unwrap();
+        let batches: Vec<Vec<Text>> =
+            read_columns(&path, &["id", "choices", "answer"]).unwrap().collect::<Result<_, _>>().unwrap();
+        assert_eq!(batches.iter().map(Vec::len).collect::<Vec<_>>(), [COLUMN_BATCH_ROWS, 5]);
+        let rows: Vec<Text> = batches.into_iter().flatten().collect();
+        let expected: Vec<Text> = records
+            .iter()
+            .map(|r| Text { id: r.id.clone(), choices: r.choices.clone(), answer: r.answer.clone() })
+            .collect();
+        assert_eq!(rows, expected);
+        let unknown = read_columns::<Text>(&path, &["id", "colour"]).err().unwrap();
+        assert!(unknown.to_string().contains("'colour'"), "{unknown}");
     }
 
     /// Bytes that no codec can shrink (a xorshift sequence).

@@ -39,7 +39,11 @@ fn run(task: Task) -> Checked {
     let results: Vec<(ExamplePlan, Vec<String>)> = (0..PLANS)
         .into_par_iter()
         .map(|index| {
-            let template = &templates[(index as usize / 24) % templates.len()];
+            // Multiview Counting chooses its template by the category it asks about, as in a
+            // dataset; the others take turns.
+            let turn = &templates[(index as usize / 24) % templates.len()];
+            let chosen = if task == Task::Mvc { planner.mvc_template(SEED, index) } else { None };
+            let template = chosen.unwrap_or(turn);
             let planned = planner.plan(template, task, SEED, index).unwrap_or_else(|e| panic!("{task} {index}: {e:#}"));
             let problems = oracle(&planned.scene, &planned.plan);
             (planned.plan, problems.into_iter().map(|p| format!("{task} {index} ({template}): {p}")).collect())
@@ -228,16 +232,18 @@ fn oracle(scene: &Scene, plan: &ExamplePlan) -> Vec<String> {
                 problems.push("answer object behind the side view".into());
             }
             let answer_category = &object.category;
-            let displays: BTreeMap<String, &str> =
-                scene.objects.iter().map(|o| (capitalize(&o.display), o.category.as_str())).collect();
+            let seen_families: BTreeSet<&str> = meta.seen_categories.iter().map(|c| family_of(c)).collect();
+            let mut option_families = BTreeSet::new();
             for (i, choice) in plan.choices.iter().enumerate() {
+                let category = category_named(choice);
+                if !option_families.insert(family_of(category)) {
+                    problems.push(format!("two options of one kind (the family of {category}): {:?}", plan.choices));
+                }
                 if i == letter_index(&plan.answer) {
                     continue;
                 }
-                if let Some(category) = displays.get(choice)
-                    && (category == answer_category || meta.seen_categories.iter().any(|c| c == category))
-                {
-                    problems.push(format!("distractor {choice} is visible in the side view"));
+                if category == answer_category || seen_families.contains(family_of(category)) {
+                    problems.push(format!("distractor {choice} (or a kind of it) is visible in the side view"));
                 }
             }
             if meta.seen_categories.iter().all(|c| c != answer_category) {
@@ -249,24 +255,9 @@ fn oracle(scene: &Scene, plan: &ExamplePlan) -> Vec<String> {
             let caster = SceneRaycaster::new(scene, CastOptions { ceiling: true });
             let mut counted = BTreeSet::new();
             for view in &plan.inputs {
-                let camera = &view.camera;
-                let mut hits: BTreeMap<u32, u32> = BTreeMap::new();
-                let (columns, rows) = (64u32, 64u32);
-                for row in 0..rows {
-                    for col in 0..columns {
-                        let pixel = Vec2::new(
-                            (col as f32 + 0.5) * camera.width as f32 / columns as f32,
-                            (row as f32 + 0.5) * camera.height as f32 / rows as f32,
-                        );
-                        let (origin, direction) = camera.ray(pixel);
-                        if let Some(hit) = caster.cast(origin, direction, 100.0) {
-                            *hits.entry(hit.surface.object_id()).or_default() += 1;
-                        }
-                    }
-                }
-                for (id, n) in hits {
+                for (id, n) in grid_hits(&caster, &view.camera) {
                     let is_category = id > 0 && scene.objects[id as usize - 1].category == meta.category;
-                    if is_category && n as f32 >= 0.001 * (columns * rows) as f32 {
+                    if is_category && n as f32 >= 0.001 * (GRID * GRID) as f32 {
                         counted.insert(id);
                     }
                 }
@@ -274,11 +265,21 @@ fn oracle(scene: &Scene, plan: &ExamplePlan) -> Vec<String> {
             if counted.len() as u32 != meta.count || plan.answer_text != counted.len().to_string() {
                 problems.push(format!("recount {} but the plan says {}", counted.len(), plan.answer_text));
             }
+            // The options are 1, 2, 3 and a count of 4 or more, in order, the count among them.
+            let values: Vec<i64> = plan.choices.iter().map(|c| c.parse().unwrap_or(-100)).collect();
             let n = counted.len() as i64;
-            for choice in &plan.choices {
-                let value: i64 = choice.parse().unwrap_or(-100);
-                if value < 0 || (value - n).abs() > 2 {
-                    problems.push(format!("option {choice} is not within n +- 2 of {n}"));
+            if values.len() != 4 || values[..3] != [1, 2, 3] || values[3] < 4 || !values.contains(&n) {
+                problems
+                    .push(format!("options {:?} are not 1, 2, 3 and a count >= 4 with {n} among them", plan.choices));
+            }
+            // Nothing of the counted category's family but the category itself is in view.
+            let family = family_of(&meta.category);
+            for view in &plan.inputs {
+                for id in grid_hits(&caster, &view.camera).into_keys().filter(|&id| id > 0) {
+                    let category = &scene.objects[id as usize - 1].category;
+                    if category != &meta.category && family_of(category) == family {
+                        problems.push(format!("a {category} is in view while counting {}", meta.category));
+                    }
                 }
             }
             if !scene.objects.iter().any(|o| o.category == meta.category && o.countable) {
@@ -287,6 +288,43 @@ fn oracle(scene: &Scene, plan: &ExamplePlan) -> Vec<String> {
         }
     }
     problems
+}
+
+/// Rays of the oracle's own grid per side (64 x 64: the smallest MVC threshold is 4 rays).
+const GRID: u32 = 64;
+
+/// The first hit of each ray of a `GRID` x `GRID` grid through `camera`: rays per object id.
+fn grid_hits(caster: &SceneRaycaster, camera: &CameraModel) -> BTreeMap<u32, u32> {
+    let mut hits: BTreeMap<u32, u32> = BTreeMap::new();
+    for row in 0..GRID {
+        for col in 0..GRID {
+            let pixel = Vec2::new(
+                (col as f32 + 0.5) * camera.width as f32 / GRID as f32,
+                (row as f32 + 0.5) * camera.height as f32 / GRID as f32,
+            );
+            let (origin, direction) = camera.ray(pixel);
+            if let Some(hit) = caster.cast(origin, direction, 100.0) {
+                *hits.entry(hit.surface.object_id()).or_default() += 1;
+            }
+        }
+    }
+    hits
+}
+
+fn assets() -> &'static Assets {
+    static ASSETS: OnceLock<Assets> = OnceLock::new();
+    ASSETS.get_or_init(|| Assets::builtin().unwrap())
+}
+
+/// A category's family by the catalog's `kind_of` (a houseplant is a potted plant).
+fn family_of(category: &str) -> &str {
+    assets().catalog.family(category)
+}
+
+/// The category whose readable name an option shows.
+fn category_named(option: &str) -> &'static str {
+    let found = assets().catalog.iter().find(|c| capitalize(&c.display) == option);
+    found.map_or_else(|| panic!("no category is called {option}"), |c| c.name.as_str())
 }
 
 fn capitalize(text: &str) -> String {
@@ -380,9 +418,12 @@ fn pet_subtypes_and_letters_are_balanced() {
 fn mvc_counts_and_categories_are_balanced() {
     let plans = &checked(Task::Mvc).plans;
     let counts = shares(plans.iter().map(|p| p.answer_text.as_str()));
-    let ones = counts.get("1").copied().unwrap_or(0.0);
     println!("MVC counts: {counts:?}");
-    assert!(ones <= 0.35, "count = 1 in {:.1} % of examples", 100.0 * ones);
+    let buckets = shares(plans.iter().map(|p| p.subtype.as_str()));
+    assert_eq!(buckets.len(), 4, "{buckets:?}");
+    for (bucket, share) in &buckets {
+        assert!((share - 0.25).abs() <= 0.02, "{bucket} in {:.1} % of examples; all: {buckets:?}", 100.0 * share);
+    }
     let categories = shares(plans.iter().map(|p| match &p.meta {
         TaskMeta::Mvc(m) => m.category.as_str(),
         _ => unreachable!(),

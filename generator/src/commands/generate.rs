@@ -21,12 +21,9 @@ use crate::render::Renderer;
 use crate::render::bevy_backend::{BevyRenderer, RendererOptions, side_by_side_on_cpu};
 use crate::tasks::Task;
 
-/// Arguments of `ipt-gen generate`.
+/// What a dataset is made of: the flags `generate` and `audit --plans-only` share.
 #[derive(Debug, Args)]
-pub struct GenerateArgs {
-    /// Output folder; re-running the same command into it resumes an interrupted run.
-    #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
+pub struct DatasetArgs {
     /// A TOML file with any of the settings below (and `mix`, `splits`, `benchmark`); flags
     /// given on the command line win. See docs/scaling.md for an example.
     #[arg(long, value_name = "FILE")]
@@ -65,6 +62,16 @@ pub struct GenerateArgs {
     /// Also store depth images (`images_depth`, `imagination_depth`; 16-bit PNG, mm).
     #[arg(long)]
     pub with_depth: bool,
+}
+
+/// Arguments of `ipt-gen generate`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Output folder; re-running the same command into it resumes an interrupted run.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub dataset: DatasetArgs,
     /// Number of workers sharing the dataset (e.g. a Slurm array's size).
     #[arg(long, default_value_t = 1)]
     pub num_workers: u64,
@@ -81,6 +88,29 @@ pub struct GenerateArgs {
     /// below 512, else 1]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=16))]
     pub renderers: Option<u16>,
+    /// Skip the blind-baseline audit at the end (`ipt-gen audit`; it reads only the text
+    /// columns and takes seconds). The audit warns when the answers can be guessed without
+    /// the images.
+    #[arg(long)]
+    pub no_audit: bool,
+}
+
+impl DatasetArgs {
+    /// Whether any setting was given on the command line.
+    pub fn any_given(&self) -> bool {
+        self.config.is_some()
+            || self.tasks.is_some()
+            || self.count.is_some()
+            || self.seed.is_some()
+            || self.resolution.is_some()
+            || self.splits.is_some()
+            || self.benchmark.is_some()
+            || self.only_templates.is_some()
+            || self.shard_rows.is_some()
+            || self.shard_max_bytes.is_some()
+            || self.with_ids
+            || self.with_depth
+    }
 }
 
 impl GenerateArgs {
@@ -89,7 +119,7 @@ impl GenerateArgs {
     /// reports why).
     pub fn renderers_on_cpu(&self, sources: &AssetSources) -> usize {
         self.renderers.map_or_else(
-            || config_of(sources, self).map_or(1, |config| side_by_side_on_cpu(config.resolution)),
+            || config_of(sources, &self.dataset).map_or(1, |config| side_by_side_on_cpu(config.resolution)),
             usize::from,
         )
     }
@@ -116,7 +146,7 @@ fn parse_benchmark(text: &str) -> Result<BTreeMap<Task, u64>> {
 }
 
 /// The run's config: the file (or defaults) with the command line's flags on top.
-pub fn config_of(sources: &AssetSources, args: &GenerateArgs) -> Result<DatasetConfig> {
+pub fn config_of(sources: &AssetSources, args: &DatasetArgs) -> Result<DatasetConfig> {
     let mut config = match &args.config {
         Some(path) => DatasetConfig::read(path)?,
         None => DatasetConfig::default(),
@@ -169,7 +199,7 @@ pub fn run(sources: &AssetSources, args: &GenerateArgs) -> Result<()> {
     if args.num_workers == 0 || args.worker_index >= args.num_workers {
         bail!("--worker-index must be below --num-workers ({} of {})", args.worker_index, args.num_workers);
     }
-    let config = config_of(sources, args)?;
+    let config = config_of(sources, &args.dataset)?;
     let dir = DatasetDir::new(&args.out);
     let _lock = dir.lock(args.num_workers, args.worker_index)?;
     dir.claim(&config)?;
@@ -242,6 +272,9 @@ pub fn run(sources: &AssetSources, args: &GenerateArgs) -> Result<()> {
         return Ok(());
     }
     let manifest = dir.finalize(&config)?;
+    if !args.no_audit {
+        super::audit::audit_dataset(&dir)?;
+    }
     let root = std::fs::canonicalize(&args.out).unwrap_or(args.out.clone());
     println!("dataset: {} ({} examples, {} shard files)", root.display(), manifest.examples, manifest.shards.len());
     println!("  manifest.json, stats.json, README.md (dataset card), data/<split>/<task>-*.parquet");

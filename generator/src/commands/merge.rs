@@ -18,6 +18,9 @@ pub struct MergeArgs {
     pub out: PathBuf,
     /// The workers' folders, if they wrote elsewhere.
     pub workers: Vec<PathBuf>,
+    /// Skip the blind-baseline audit of the merged dataset (see `ipt-gen audit`).
+    #[arg(long)]
+    pub no_audit: bool,
 }
 
 /// Runs `ipt-gen merge`.
@@ -52,5 +55,8 @@ pub fn run(args: &MergeArgs) -> Result<()> {
         manifest.examples,
         args.out.display()
     );
+    if !args.no_audit {
+        super::audit::audit_dataset(&out)?;
+    }
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! One module per `ipt-gen` subcommand: arguments and a `run` function.
 
+pub mod audit;
 pub mod bench;
 pub mod generate;
 pub mod merge;

@@ -8,6 +8,7 @@ use ipt_schema::columns::COLUMNS;
 
 use super::layout::Split;
 use super::store::{Manifest, Stats};
+use crate::audit::AuditReport;
 use crate::tasks::Task;
 
 fn task_title(task: Task) -> &'static str {
@@ -37,8 +38,8 @@ fn configs(manifest: &Manifest) -> String {
     yaml
 }
 
-/// The dataset card.
-pub fn card(manifest: &Manifest, stats: &Stats) -> String {
+/// The dataset card, with the blind-baseline table when the dataset was audited.
+pub fn card(manifest: &Manifest, stats: &Stats, audit: Option<&AuditReport>) -> String {
     let config = &manifest.config;
     let mut text = String::from("---\n");
     text.push_str("pretty_name: IPT spatial imagination (synthetic, ipt-gen)\n");
@@ -103,5 +104,13 @@ pub fn card(manifest: &Manifest, stats: &Stats) -> String {
         "\nFull counts (variants, categories, templates) are in `stats.json`; seeds, shard sizes and \
          checksums in `manifest.json`.\n",
     );
+    if let Some(audit) = audit {
+        text.push_str("\n## Blind baselines\n\n");
+        text.push_str(
+            "Can the answers be guessed without the images? Text-only models trained on `train` \
+             (`ipt-gen audit`; `audit.json` has every number), accuracy in % with 95 % intervals:\n\n",
+        );
+        text.push_str(&audit.table());
+    }
     text
 }

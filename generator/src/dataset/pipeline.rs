@@ -52,9 +52,9 @@ impl<'a> Generator<'a> {
         let settings = |strict| TaskSettings { resolution: config.resolution, strict };
         Ok(Generator {
             config,
+            planner: Planner::with_templates(assets, settings(false), templates.clone()),
+            strict_planner: Planner::with_templates(assets, settings(true), templates.clone()),
             templates,
-            planner: Planner::new(assets, settings(false)),
-            strict_planner: Planner::new(assets, settings(true)),
         })
     }
 
@@ -75,10 +75,14 @@ impl<'a> Generator<'a> {
         }
     }
 
-    /// Plans example `index` of `stream`.
+    /// Plans example `index` of `stream`. Multiview Counting examples choose their
+    /// template by the category they ask about (see `Planner::mvc_template`); the others
+    /// draw it from the stream and index.
     pub fn plan(&self, stream: &Stream, index: u64) -> Result<PlannedExample> {
-        let template = template_of(&self.templates, stream, index);
-        self.planner(stream.split).plan(template, stream.task, stream.seed, index)
+        let planner = self.planner(stream.split);
+        let chosen = if stream.task == Task::Mvc { planner.mvc_template(stream.seed, index) } else { None };
+        let template = chosen.unwrap_or_else(|| template_of(&self.templates, stream, index));
+        planner.plan(template, stream.task, stream.seed, index)
     }
 
     /// The images a record stores.

@@ -219,14 +219,14 @@ mod tests {
     /// Which renderer loaded which scene (by seed), in order.
     type Log = Arc<Mutex<Vec<(usize, u64)>>>;
 
-    /// A renderer that draws blank images and logs the scenes it loads; renderer 0 is slow,
-    /// so that a deal by speed would give the others more examples.
-    struct Blank {
+    /// A renderer that draws a plain gradient and logs the scenes it loads; renderer 0 is
+    /// slow, so that a deal by speed would give the others more examples.
+    struct Plain {
         number: usize,
         log: Log,
     }
 
-    impl Renderer for Blank {
+    impl Renderer for Plain {
         fn load_scene(&mut self, scene: &Scene) -> Result<()> {
             self.log.lock().unwrap().push((self.number, scene.seed));
             std::thread::sleep(Duration::from_millis(if self.number == 0 { 40 } else { 2 }));
@@ -238,7 +238,9 @@ mod tests {
                 .iter()
                 .map(|view| RenderedView {
                     camera: view.camera,
-                    rgb: Some(image::RgbImage::new(view.camera.width, view.camera.height)),
+                    rgb: Some(image::RgbImage::from_fn(view.camera.width, view.camera.height, |x, _| {
+                        image::Rgb([x as u8, 0, 0])
+                    })),
                     ids: None,
                     depth: None,
                 })
@@ -246,7 +248,7 @@ mod tests {
         }
 
         fn adapter(&self) -> &str {
-            "blank"
+            "plain"
         }
     }
 
@@ -260,10 +262,10 @@ mod tests {
             .collect()
     }
 
-    fn blank_renderers(helpers: usize, log: &Log) -> Renderers<Blank> {
+    fn plain_renderers(helpers: usize, log: &Log) -> Renderers<Plain> {
         let helper_log = log.clone();
-        let make = move |number| Ok(Blank { number, log: helper_log.clone() });
-        Renderers::start(Blank { number: 0, log: log.clone() }, helpers, make).unwrap()
+        let make = move |number| Ok(Plain { number, log: helper_log.clone() });
+        Renderers::start(Plain { number: 0, log: log.clone() }, helpers, make).unwrap()
     }
 
     #[test]
@@ -271,7 +273,7 @@ mod tests {
         let jobs = jobs(9);
         let seeds: Vec<u64> = jobs.iter().map(|job| job.planned.scene.seed).collect();
         let log = Log::default();
-        let mut renderers = blank_renderers(2, &log);
+        let mut renderers = plain_renderers(2, &log);
         assert_eq!(renderers.count(), 3);
         let (done, arrivals) = sync_channel(16);
         renderers.render(jobs.into_iter().map(Ok), Outputs::RGB, done).unwrap();
@@ -288,7 +290,7 @@ mod tests {
     #[test]
     fn the_first_error_stops_every_renderer_and_comes_back() {
         let log = Log::default();
-        let mut renderers = blank_renderers(1, &log);
+        let mut renderers = plain_renderers(1, &log);
         let jobs = jobs(3).into_iter().map(Ok).chain((0..50).map(|i| Err(anyhow!("planning failed at {i}"))));
         let (done, arrivals) = sync_channel(64);
         let error = renderers.render(jobs, Outputs::RGB, done).unwrap_err();

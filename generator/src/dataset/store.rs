@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 use super::config::DatasetConfig;
 use super::layout::{Split, Unit, streams, units};
 use super::stats::Distribution;
+use crate::audit::AuditReport;
 use crate::files::{write_atomic, write_new_atomic};
 use crate::tasks::Task;
 
@@ -130,6 +131,9 @@ pub struct Manifest {
     /// Every shard, in layout order.
     pub shards: Vec<ShardEntry>,
 }
+
+/// The blind-baseline audit's file in a dataset folder (see `ipt-gen audit`).
+pub const AUDIT_FILE: &str = "audit.json";
 
 /// Split -> task -> distribution (`stats.json`).
 pub type Stats = BTreeMap<Split, BTreeMap<Task, Distribution>>;
@@ -364,9 +368,21 @@ impl DatasetDir {
             shards,
         };
         write_json(&self.root.join("stats.json"), &stats)?;
-        write_atomic(&self.root.join("README.md"), super::card::card(&manifest, &stats).as_bytes())?;
+        // An audit made earlier of this folder (same config, so the same examples) stays.
+        let audit: Option<AuditReport> = read_json(&self.root.join(AUDIT_FILE)).ok();
+        let card = super::card::card(&manifest, &stats, audit.as_ref());
+        write_atomic(&self.root.join("README.md"), card.as_bytes())?;
         write_json(&self.root.join("manifest.json"), &manifest)?;
         Ok(manifest)
+    }
+
+    /// Writes `audit.json` and the dataset card with the audit's table (the dataset must be
+    /// finished: the card is made from `manifest.json` and `stats.json`).
+    pub fn write_audit(&self, audit: &AuditReport) -> Result<()> {
+        let manifest = self.manifest()?;
+        let stats: Stats = read_json(&self.root.join("stats.json"))?;
+        write_json(&self.root.join(AUDIT_FILE), audit)?;
+        write_atomic(&self.root.join("README.md"), super::card::card(&manifest, &stats, Some(audit)).as_bytes())
     }
 
     /// Reads `manifest.json`.

@@ -12,6 +12,7 @@ use super::layout::{Stream, Unit, units};
 use super::pipeline::Generator;
 use super::record::labels;
 use super::store::{DatasetDir, Manifest, ShardEntry, files_hold_shard, sha256_of};
+use crate::render::images::one_colour;
 
 /// What validation found.
 #[derive(Debug, Default)]
@@ -31,10 +32,15 @@ pub struct Checks {
     pub labels: bool,
 }
 
-fn decode(image: &Image, width: u32, height: u32) -> Result<(), String> {
+/// Checks that `image` decodes at its camera's size and, for a colour image, that it is not
+/// blank (one colour: a failed render).
+fn decode(image: &Image, width: u32, height: u32, colour: bool) -> Result<(), String> {
     let decoded = image::load_from_memory(image.data()).map_err(|e| format!("does not decode ({e})"))?;
     if (decoded.width(), decoded.height()) != (width, height) {
         return Err(format!("is {}x{}, its camera says {width}x{height}", decoded.width(), decoded.height()));
+    }
+    if colour && one_colour(&decoded.to_rgb8()) {
+        return Err("is blank (every pixel one colour): a failed render".into());
     }
     Ok(())
 }
@@ -48,26 +54,26 @@ fn check_images(record: &Record) -> Vec<String> {
     }
     let size = |i: usize| (record.cameras[i].width, record.cameras[i].height);
     let last = record.images.len();
-    let mut check = |name: String, image: &Image, i: usize| {
-        if let Err(e) = decode(image, size(i).0, size(i).1) {
+    let mut check = |name: String, image: &Image, i: usize, colour: bool| {
+        if let Err(e) = decode(image, size(i).0, size(i).1, colour) {
             problems.push(format!("{name} {e}"));
         }
     };
     for (i, image) in record.images.iter().enumerate() {
-        check(format!("image {}", i + 1), image, i);
+        check(format!("image {}", i + 1), image, i, true);
     }
-    check("imagination".into(), &record.imagination, last);
+    check("imagination".into(), &record.imagination, last, true);
     for (kind, images, imagination) in [
         ("ids", &record.images_ids, &record.imagination_ids),
         ("depth", &record.images_depth, &record.imagination_depth),
     ] {
         if let Some(images) = images {
             for (i, image) in images.iter().enumerate() {
-                check(format!("{kind} image {}", i + 1), image, i);
+                check(format!("{kind} image {}", i + 1), image, i, false);
             }
         }
         if let Some(image) = imagination {
-            check(format!("{kind} imagination"), image, last);
+            check(format!("{kind} imagination"), image, last, false);
         }
     }
     problems

@@ -16,6 +16,14 @@ pub fn color_id(rgb: [u8; 3]) -> u32 {
     u32::from(rgb[0]) | (u32::from(rgb[1]) << 8) | (u32::from(rgb[2]) << 16)
 }
 
+/// Whether every pixel of `image` has the same colour: a frame no renderer makes of a lit
+/// room (walls and floors are shaded), the sign of a failed render.
+pub fn one_colour(image: &RgbImage) -> bool {
+    let mut pixels = image.pixels();
+    let first = pixels.next();
+    pixels.all(|p| Some(p) == first)
+}
+
 /// Per-pixel object ids, row-major from the top-left.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdImage {

@@ -3,6 +3,7 @@
 //! (every attempt has its own scene seed and random stream, so the result is deterministic).
 
 use anyhow::{Result, bail};
+use rand::Rng;
 use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
@@ -10,10 +11,31 @@ use std::sync::OnceLock;
 use ipt_scenes::template::Rule;
 use ipt_scenes::{Assets, BuildOptions, Scene};
 
-use super::{ExamplePlan, NoExample, Priors, SceneContext, Task, TaskRng, TaskSettings, plan, pt, task_rng};
+use super::{ExamplePlan, NoExample, Priors, SceneContext, Task, TaskRng, TaskSettings, mvc, plan, pt, task_rng};
 
 /// Scenes tried per example before giving up.
 pub const SCENE_ATTEMPTS: u32 = 8;
+/// Scenes tried per Multiview Counting example: its category is fixed and its count exact
+/// (see `mvc::plan`), and a scene with too many instances for a count of 1 cannot host it.
+pub const MVC_SCENE_ATTEMPTS: u32 = 96;
+
+/// Scenes tried per Perspective Taking example: its sub-type is kept in every scene but the
+/// relaxed last two (a sub-type given up for an easier one would unbalance the strict
+/// benchmark split).
+pub const PET_SCENE_ATTEMPTS: u32 = 16;
+
+/// Scenes tried per Path Tracing example: its options are fixed, and a scene where one of
+/// the distractors cannot be kept out of the side view cannot host it.
+pub const PT_SCENE_ATTEMPTS: u32 = 64;
+
+/// The scenes tried per example of `task`.
+fn scene_attempts(task: Task) -> u32 {
+    match task {
+        Task::Pet => PET_SCENE_ATTEMPTS,
+        Task::Pt => PT_SCENE_ATTEMPTS,
+        Task::Mvc => MVC_SCENE_ATTEMPTS,
+    }
+}
 /// The last attempts run relaxed (see [`SceneContext::relaxed`]).
 const RELAXED_ATTEMPTS: u32 = 2;
 
@@ -37,6 +59,12 @@ pub fn scene_seed(seed: u64, task: Task, index: u64, attempt: u32) -> u64 {
     (z ^ (z >> 31)) >> 16
 }
 
+/// The seed of example `index`'s draws that do not depend on the scene attempt
+/// ([`SceneContext::example_seed`]).
+fn example_seed(seed: u64, task: Task, index: u64) -> u64 {
+    task_rng(seed, task, index, u32::MAX).random()
+}
+
 /// The furniture categories template `name` places (on the floor or a wall, not on other
 /// objects): (category, readable name).
 fn template_furniture(assets: &Assets, name: &str) -> BTreeSet<(String, String)> {
@@ -58,7 +86,7 @@ pub fn furniture(assets: &Assets) -> Vec<(String, String)> {
     names.iter().flat_map(|name| template_furniture(assets, name)).collect::<BTreeSet<_>>().into_iter().collect()
 }
 
-/// Per template, the categories Path Tracing examples take turns to ask about: its furniture.
+/// Per template, the categories Path Tracing examples offer as options: its furniture.
 pub fn pt_answers(assets: &Assets) -> BTreeMap<String, Vec<String>> {
     let names = assets.template_names();
     let answers = |name: &String| template_furniture(assets, name).into_iter().map(|(category, _)| category).collect();
@@ -85,8 +113,9 @@ pub fn prevalence(assets: &Assets) -> BTreeMap<String, f32> {
     share
 }
 
-/// Scenes per template searched to calibrate Path Tracing's answers and distractors.
-const CALIBRATION_SCENES: u64 = 256;
+/// Scenes per template whose trajectories calibrate Multiview Counting's categories (each
+/// with [`mvc::calibration_sample`]'s trajectories).
+const MVC_CALIBRATION_SCENES: u64 = 48;
 /// The seed of the calibration scenes (fixed: calibration depends on the templates only).
 const CALIBRATION_SEED: u64 = 0xCA11_B7A7_E000;
 
@@ -95,16 +124,30 @@ pub struct Planner<'a> {
     assets: &'a Assets,
     settings: TaskSettings,
     priors: Priors,
-    /// `priors` with Path Tracing's calibrated distractor weights, made on first use.
-    pt_priors: OnceLock<Priors>,
+    /// `priors` with Multiview Counting's calibrated categories, made on first use.
+    mvc_priors: OnceLock<Priors>,
+    /// The templates examples are drawn from (Multiview Counting chooses among them).
+    templates: Vec<String>,
 }
 
 impl<'a> Planner<'a> {
     /// A planner over every template in `assets`.
     pub fn new(assets: &'a Assets, settings: TaskSettings) -> Planner<'a> {
-        let pt = pt::PtBalance { answers: pt_answers(assets), ..pt::PtBalance::NONE };
-        let priors = Priors { furniture: furniture(assets), prevalence: prevalence(assets), pt };
-        Planner { assets, settings, priors, pt_priors: OnceLock::new() }
+        Planner::with_templates(assets, settings, assets.template_names())
+    }
+
+    /// A planner whose examples come from `templates` (of `assets`); distractors and
+    /// prevalence still know every loaded template.
+    pub fn with_templates(assets: &'a Assets, settings: TaskSettings, templates: Vec<String>) -> Planner<'a> {
+        let pt = pt::PtBalance { answers: pt_answers(assets) };
+        let priors = Priors {
+            furniture: furniture(assets),
+            prevalence: prevalence(assets),
+            pt,
+            mvc: mvc::MvcBalance::NONE,
+            families: assets.catalog.families(),
+        };
+        Planner { assets, settings, priors, mvc_priors: OnceLock::new(), templates }
     }
 
     /// The settings plans are made with.
@@ -112,53 +155,64 @@ impl<'a> Planner<'a> {
         self.settings
     }
 
-    /// The priors `task` is planned with; for Path Tracing this calibrates its distractor
-    /// weights over [`CALIBRATION_SCENES`] examples per template the first time (about 20 s
-    /// on 2 cores for the 8 built-in templates).
+    /// The priors `task` is planned with. The first time, Multiview Counting calibrates its
+    /// asked categories over [`MVC_CALIBRATION_SCENES`] scenes per template (about 2 s on 2
+    /// cores for the 8 built-in templates).
     pub fn priors(&self, task: Task) -> &Priors {
-        if task != Task::Pt {
-            return &self.priors;
+        match task {
+            Task::Pet | Task::Pt => &self.priors,
+            Task::Mvc => self.mvc_priors.get_or_init(|| {
+                let samples = self.calibration_samples(MVC_CALIBRATION_SCENES, mvc::calibration_sample);
+                Priors { mvc: mvc::calibrate(&samples), ..self.priors.clone() }
+            }),
         }
-        self.pt_priors.get_or_init(|| {
-            let templates = self.assets.template_names();
-            let jobs: Vec<(&String, u64)> =
-                templates.iter().flat_map(|t| (0..CALIBRATION_SCENES).map(move |i| (t, i))).collect();
-            let samples: Vec<pt::CalibrationSample> = jobs
-                .par_iter()
-                .filter_map(|&(template, index)| {
-                    self.attempts(template, Task::Pt, CALIBRATION_SEED, index, &self.priors, pt::calibration_sample)
-                        .ok()
-                        .map(|(_, sample)| sample)
-                })
-                .collect();
-            let pt = pt::PtBalance { distractor_weights: pt::calibrate(&samples), ..self.priors.pt.clone() };
-            Priors { pt, ..self.priors.clone() }
-        })
     }
 
-    /// Prepares the priors of `tasks` now, with a spinner on standard error while Path Tracing
-    /// calibrates (instead of a silent pause before the first example).
+    /// One sample of `sample` per calibration scene, `scenes` per template, in parallel.
+    fn calibration_samples<T: Send>(
+        &self,
+        scenes: u64,
+        sample: impl Fn(&SceneContext<'_>, u64, &mut TaskRng) -> Result<T, NoExample> + Sync,
+    ) -> Vec<T> {
+        let jobs: Vec<(&String, u64)> = self.templates.iter().flat_map(|t| (0..scenes).map(move |i| (t, i))).collect();
+        jobs.par_iter()
+            .filter_map(|&(template, index)| {
+                self.attempts(template, Task::Mvc, CALIBRATION_SEED, index, &self.priors, &sample).ok().map(|(_, s)| s)
+            })
+            .collect()
+    }
+
+    /// Prepares the priors of `tasks` now, with a spinner on standard error while Multiview
+    /// Counting calibrates (instead of a silent pause before the first example).
     pub fn prepare(&self, tasks: &[Task]) {
-        if tasks.contains(&Task::Pt) && self.pt_priors.get().is_none() {
+        if tasks.contains(&Task::Mvc) && self.mvc_priors.get().is_none() {
             let spinner = indicatif::ProgressBar::new_spinner().with_message(format!(
-                "calibrating Path Tracing options over {} scenes per template (once per run)",
-                CALIBRATION_SCENES
+                "calibrating Multiview Counting categories over {MVC_CALIBRATION_SCENES} scenes per template (once per run)"
             ));
             spinner.enable_steady_tick(std::time::Duration::from_millis(200));
-            self.priors(Task::Pt);
+            self.priors(Task::Mvc);
             spinner.finish_and_clear();
         }
     }
 
+    /// The template of Multiview Counting example `index` under `seed`: one that hosts the
+    /// category the example asks about (see [`mvc::asked`]); `None` when no template of the
+    /// planner can be asked about at every count (the caller picks one, and the example
+    /// asks about whatever its scenes show).
+    pub fn mvc_template(&self, seed: u64, index: u64) -> Option<&str> {
+        let balance = &self.priors(Task::Mvc).mvc;
+        mvc::asked(balance, index, example_seed(seed, Task::Mvc, index)).map(|(_, template)| template)
+    }
+
     /// Plans example `index` of `task` in a scene of `template`.
     pub fn plan(&self, template: &str, task: Task, seed: u64, index: u64) -> Result<PlannedExample> {
-        let (scene, plan) = self.attempts(template, task, seed, index, self.priors(task), |context, index, rng| {
+        let (scene, plan) = self.attempts(template, task, seed, index, self.priors(task), &|context, index, rng| {
             plan(context, task, index, rng)
         })?;
         Ok(PlannedExample { scene, plan })
     }
 
-    /// Runs `sample` in up to [`SCENE_ATTEMPTS`] scenes of `template` until one hosts it.
+    /// Runs `sample` in up to [`scene_attempts`] scenes of `template` until one hosts it.
     fn attempts<T>(
         &self,
         template: &str,
@@ -166,10 +220,11 @@ impl<'a> Planner<'a> {
         seed: u64,
         index: u64,
         priors: &Priors,
-        sample: impl Fn(&SceneContext<'_>, u64, &mut TaskRng) -> Result<T, NoExample>,
+        sample: &impl Fn(&SceneContext<'_>, u64, &mut TaskRng) -> Result<T, NoExample>,
     ) -> Result<(Scene, T)> {
         let mut reasons = Vec::new();
-        for attempt in 0..SCENE_ATTEMPTS {
+        let attempts = scene_attempts(task);
+        for attempt in 0..attempts {
             let scene_seed = scene_seed(seed, task, index, attempt);
             let scene = match self.assets.build(template, scene_seed, &BuildOptions::default()) {
                 Ok(scene) => scene,
@@ -180,17 +235,16 @@ impl<'a> Planner<'a> {
                 }
             };
             let mut context = SceneContext::new(&scene, self.settings);
-            context.relaxed = attempt >= SCENE_ATTEMPTS - RELAXED_ATTEMPTS;
+            context.relaxed = attempt >= attempts - RELAXED_ATTEMPTS;
+            context.last_attempt = attempt + 1 == attempts;
             context.priors = priors;
+            context.example_seed = example_seed(seed, task, index);
             let mut rng = task_rng(seed, task, index, attempt);
             match sample(&context, index, &mut rng) {
                 Ok(found) => return Ok((scene, found)),
                 Err(reason) => reasons.push(format!("scene {}: {reason}", scene.seed)),
             }
         }
-        bail!(
-            "no {task} example {index} from template '{template}' in {SCENE_ATTEMPTS} scenes ({})",
-            reasons.join("; ")
-        )
+        bail!("no {task} example {index} from template '{template}' in {attempts} scenes ({})", reasons.join("; "))
     }
 }

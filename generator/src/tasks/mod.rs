@@ -269,8 +269,13 @@ pub struct SceneContext<'a> {
     /// Last resort for a hard example: a sampler may give up the index's balance target
     /// (MVC count bucket, PT length bin) and record what it made instead.
     pub relaxed: bool,
+    /// The example's last scene: a sampler may accept anything it can make.
+    pub last_attempt: bool,
     /// What is known about the loaded templates as a whole.
     pub priors: &'a Priors,
+    /// Seed of draws that must not depend on the scene attempt (the same for every scene an
+    /// example tries), such as the category a Multiview Counting example asks about.
+    pub example_seed: u64,
 }
 
 /// What samplers know about the loaded templates as a whole (computed once by
@@ -284,6 +289,11 @@ pub struct Priors {
     pub prevalence: BTreeMap<String, f32>,
     /// Path Tracing's asked categories and distractor weights (see [`pt::PtBalance`]).
     pub pt: pt::PtBalance,
+    /// Multiview Counting's asked categories per template (see [`mvc::MvcBalance`]).
+    pub mvc: mvc::MvcBalance,
+    /// Each category's family (the catalog's `kind_of` chains, see
+    /// `ipt_scenes::catalog::Catalog::family`); a category absent is its own family.
+    pub families: BTreeMap<String, String>,
 }
 
 /// No knowledge, for a context made outside a [`driver::Planner`].
@@ -291,7 +301,19 @@ static NO_PRIORS: Priors = Priors::NONE;
 
 impl Priors {
     /// No knowledge: every category weighs the same.
-    pub const NONE: Priors = Priors { furniture: Vec::new(), prevalence: BTreeMap::new(), pt: pt::PtBalance::NONE };
+    pub const NONE: Priors = Priors {
+        furniture: Vec::new(),
+        prevalence: BTreeMap::new(),
+        pt: pt::PtBalance::NONE,
+        mvc: mvc::MvcBalance::NONE,
+        families: BTreeMap::new(),
+    };
+
+    /// The family of `category`: categories of one family are the same kind to a person, so
+    /// no question may depend on telling them apart.
+    pub fn family<'b>(&'b self, category: &'b str) -> &'b str {
+        self.families.get(category).map_or(category, String::as_str)
+    }
 }
 
 impl<'a> SceneContext<'a> {
@@ -299,7 +321,15 @@ impl<'a> SceneContext<'a> {
     pub fn new(scene: &'a Scene, settings: TaskSettings) -> SceneContext<'a> {
         let caster =
             ipt_scenes::raycast::SceneRaycaster::new(scene, ipt_scenes::raycast::CastOptions { ceiling: true });
-        SceneContext { scene, caster, settings, relaxed: false, priors: &NO_PRIORS }
+        SceneContext {
+            scene,
+            caster,
+            settings,
+            relaxed: false,
+            last_attempt: false,
+            priors: &NO_PRIORS,
+            example_seed: 0,
+        }
     }
 
     /// The object with `id`.

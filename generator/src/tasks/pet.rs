@@ -16,7 +16,7 @@ use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
 use super::text::{arrange, capitalize, metres, numbered, side_word, the};
-use super::visibility::{Coverage, LABEL_COLUMNS, SWEEP_COLUMNS, coverage, coverage_of};
+use super::visibility::{Coverage, LABEL_COLUMNS, SWEEP_COLUMNS, coverage, coverage_of, touches_centre_line};
 use super::{
     EYE_HEIGHT, ExamplePlan, HFOV, NoExample, ObjectRef, PlannedView, SceneContext, Task, TaskMeta, TaskRng, floor,
     right_of,
@@ -147,7 +147,8 @@ pub enum PetRejection {
     StraddlesCentreLine,
     /// The distance changes by less than the minimum (distance questions).
     SmallDistanceChange,
-    /// Another object of the same category is visible in one of the views.
+    /// Another object of the same category, or of its family (the catalog's `kind_of`), is
+    /// visible in one of the views.
     CategoryNotUnique,
 }
 
@@ -271,7 +272,7 @@ fn evaluate_with(
             if (u - 0.5 * width).abs() < rules.centre_margin * width {
                 return Err(PetRejection::NearCentreLine);
             }
-            if view.straddles_centre(object.id) {
+            if view.straddles_centre(object.id) || touches_centre_line(&context.caster, camera, object) {
                 return Err(PetRejection::StraddlesCentreLine);
             }
         }
@@ -280,8 +281,12 @@ fn evaluate_with(
     if kind == QuestionKind::Distance && (distance_after - distance_before).abs() < rules.min_distance_change {
         return Err(PetRejection::SmallDistanceChange);
     }
+    // "Which chair?": no other object of the same family (the catalog's `kind_of`) in view.
+    let family = context.priors.family(&object.category);
     let same_category_seen = context.scene.objects.iter().any(|other| {
-        other.id != object.id && other.category == object.category && (before.seen(other.id) || after.seen(other.id))
+        other.id != object.id
+            && context.priors.family(&other.category) == family
+            && (before.seen(other.id) || after.seen(other.id))
     });
     if same_category_seen {
         return Err(PetRejection::CategoryNotUnique);
@@ -337,23 +342,24 @@ pub fn plan(context: &SceneContext<'_>, index: u64, rng: &mut TaskRng) -> Result
         // A quick look on the coarse grid picks the objects worth trying; labels are decided
         // on the full grid, cast only once a candidate looks promising.
         let glance = coverage(&context.caster, &start, SWEEP_COLUMNS);
-        // Only objects whose category nothing else seen shares (offices are full of desks).
-        let category = |id: u32| context.object(id).category.as_str();
+        // Only objects whose family (category, or the catalog's `kind_of`) nothing else seen
+        // shares (offices are full of desks).
+        let family = |id: u32| context.priors.family(&context.object(id).category);
         let mut objects: Vec<u32> = glance
             .objects
             .keys()
             .copied()
             .filter(|&id| glance.visible(id, 0.5 * rules.min_coverage))
-            .filter(|&id| glance.objects.keys().all(|&other| other == id || category(other) != category(id)))
+            .filter(|&id| glance.objects.keys().all(|&other| other == id || family(other) != family(id)))
             .collect();
         if objects.is_empty() {
             continue;
         }
-        // The rules look only at the object and the other objects of its category, so views
+        // The rules look only at the object and the other objects of its family, so views
         // cast only the rays near those (before the turn: near any object tried from here).
         let watched_of = |tried: &[u32]| -> Vec<&SceneObject> {
-            let categories: BTreeSet<&str> = tried.iter().map(|&id| category(id)).collect();
-            context.scene.objects.iter().filter(|o| categories.contains(o.category.as_str())).collect()
+            let families: BTreeSet<&str> = tried.iter().map(|&id| family(id)).collect();
+            context.scene.objects.iter().filter(|o| families.contains(family(o.id))).collect()
         };
         let mut before: Option<Coverage> = None;
         objects.shuffle(rng);

@@ -8,22 +8,24 @@
 //! opposite side of the path, then other categories of the scene, then the furniture
 //! categories of the loaded templates.
 //!
-//! The anti-shortcut rule (options alone must not give the answer away) is met by design:
-//! each template's examples take turns to ask about each of its furniture categories (the
-//! search looks for a path beside an object of the example's category), so answers are
-//! balanced by construction; distractors are drawn with per-category weights calibrated over
-//! the loaded templates ([`calibrate`]) so that every category is a distractor about three
-//! times as often as it is the answer.
+//! The anti-shortcut rule (options alone must not give the answer away) is met by design,
+//! as for Multiview Counting's options: an example first draws its four options, four of its
+//! template's furniture categories of four families ([`drawn`]), and which of them is the
+//! answer, from its own seed and before any scene; the search then looks for a path beside
+//! an object of the answer's category and a side view at M1 that shows it and none of the
+//! three others (nor anything of their families). Given the options, each is the answer
+//! equally often, and every category is a distractor three times as often as the answer.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use glam::{Vec2, Vec3};
 use ipt_scenes::nav::{CellState, NavPath};
+use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use super::text::{arrange, capitalize, list, map_direction, metres, numbered, side_word, the};
-use super::visibility::{LABEL_COLUMNS, SWEEP_COLUMNS, coverage, coverage_of};
+use super::visibility::{LABEL_COLUMNS, SWEEP_COLUMNS, coverage};
 use super::{
     ExamplePlan, NoExample, ObjectRef, Overlay, PlannedView, SceneContext, Task, TaskMeta, TaskRng, floor, right_of,
     yaw_of,
@@ -49,8 +51,6 @@ const PATH_TRIES: usize = 80;
 const PATHS_PER_EXAMPLE: usize = 12;
 /// Paths sampled per example while looking for ones that pass an object of the category.
 const PATH_SAMPLES: usize = 60;
-/// The period of the variant, length bin and answer slot cycles (see [`plan`]).
-const CYCLE: u64 = 36;
 /// Objects further than this from M1 are not "at M1", metres.
 const NEAR_M1: f32 = 4.0;
 
@@ -197,7 +197,7 @@ fn lateral(point: Vec2, at: Vec2, heading: Vec2) -> f32 {
 }
 
 /// Plans PT example `index`: variant `index % 3`, length bin `(index / 3) % 3`, answer slot
-/// `(index / 9) % 4`, asked category from [`asked_category`].
+/// `(index / 9) % 4`, options and the answer's category from [`drawn`].
 pub fn plan(context: &SceneContext<'_>, index: u64, rng: &mut TaskRng) -> Result<ExamplePlan, NoExample> {
     let variant = VARIANTS[(index % 3) as usize];
     let slot = ((index / 9) % 4) as usize;
@@ -213,6 +213,8 @@ struct Found {
     left: bool,
     lens: Lens,
     view: SideView,
+    /// The drawn distractors' categories (empty when relaxed: drawn after the search).
+    distractors: Vec<String>,
 }
 
 impl Found {
@@ -222,31 +224,56 @@ impl Found {
     }
 }
 
-/// Path Tracing's balance over the loaded templates (computed by the planner): the categories
-/// each template's examples ask about in turn, and the distractor weights calibrated for them.
+/// Path Tracing's balance over the loaded templates (computed by the planner): the
+/// categories each template's examples offer.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PtBalance {
-    /// Per template, the categories its examples take turns to ask about.
+    /// Per template, the categories its examples offer as options.
     pub answers: BTreeMap<String, Vec<String>>,
-    /// Weight of a category when distractors are drawn (1 if absent; see [`calibrate`]).
-    pub distractor_weights: BTreeMap<String, f32>,
 }
 
 impl PtBalance {
-    /// No balance: any category the side view shows may be the answer, distractors unweighted.
-    pub const NONE: PtBalance = PtBalance { answers: BTreeMap::new(), distractor_weights: BTreeMap::new() };
+    /// No balance: any category the side view shows may be the answer.
+    pub const NONE: PtBalance = PtBalance { answers: BTreeMap::new() };
 }
 
-/// The category example `index` asks about: its template's answer categories in turn, the
-/// turn shifted by one every [`CYCLE`] examples so that each category meets every variant,
-/// length bin and answer slot. `None` (any category the side view shows) when the template
-/// has no list or the context is relaxed (a last resort for a hard example).
-pub fn asked_category<'c>(context: &SceneContext<'c>, index: u64) -> Option<&'c str> {
+/// The options of an example, drawn before any scene.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Drawn<'c> {
+    /// Four categories of four families.
+    pub categories: Vec<&'c str>,
+    /// Which of them is the answer.
+    pub answer: usize,
+}
+
+impl<'c> Drawn<'c> {
+    /// The answer's category.
+    pub fn asked(&self) -> &'c str {
+        self.categories[self.answer]
+    }
+
+    /// The three distractors' categories.
+    fn distractors(&self) -> impl Iterator<Item = &'c str> + '_ {
+        self.categories.iter().enumerate().filter(|&(i, _)| i != self.answer).map(|(_, c)| *c)
+    }
+}
+
+/// The options example `index`'s seed draws: its template's categories shuffled, the first
+/// four of distinct families, then the answer uniformly among them. `None` when the template
+/// has no list or fewer than four families, or the context is relaxed (a last resort for a
+/// hard example: any category the side view shows).
+pub fn drawn<'c>(context: &SceneContext<'c>) -> Option<Drawn<'c>> {
     let answers = context.priors.pt.answers.get(&context.scene.template)?;
-    if context.relaxed || answers.is_empty() {
+    if context.relaxed {
         return None;
     }
-    Some(&answers[((index + index / CYCLE) % answers.len() as u64) as usize])
+    let mut draw = TaskRng::seed_from_u64(context.example_seed);
+    let mut pool: Vec<&str> = answers.iter().map(String::as_str).collect();
+    pool.shuffle(&mut draw);
+    let mut families = BTreeSet::new();
+    let categories: Vec<&str> =
+        pool.into_iter().filter(|c| families.insert(context.priors.family(c))).take(4).collect();
+    (categories.len() == 4).then(|| Drawn { categories, answer: draw.random_range(0..4) })
 }
 
 /// Which sides of a walker at M1 an object of `category` could be the answer on, by the
@@ -275,7 +302,11 @@ fn search(context: &SceneContext<'_>, index: u64, rng: &mut TaskRng) -> Result<F
         (low, high) = (LENGTH_BINS[0].1, f32::INFINITY);
     }
     let rules = if context.settings.strict { PtRules::STRICT } else { PtRules::SPEC };
-    let asked = asked_category(context, index);
+    let drawn = drawn(context);
+    let asked = drawn.as_ref().map(Drawn::asked);
+    // The side view must not show the other options, nor anything of their families.
+    let avoid: BTreeSet<&str> = drawn.iter().flat_map(|d| d.distractors()).map(|c| context.priors.family(c)).collect();
+    let distractors: Vec<String> = drawn.iter().flat_map(|d| d.distractors()).map(str::to_string).collect();
     if let Some(category) = asked
         && !context.scene.objects.iter().any(|o| o.category == category && o.support.is_none())
     {
@@ -310,72 +341,13 @@ fn search(context: &SceneContext<'_>, index: u64, rng: &mut TaskRng) -> Result<F
         if context.relaxed {
             bin_name = LENGTH_BINS.iter().find(|b| path.length < b.2).map_or(LENGTH_BINS[2].0, |b| b.0);
         }
-        if let Some(view) = side_view(context, &path, reversed, left, lens, &rules, asked, rng) {
-            return Ok(Found { bin_name, path, reversed, left, lens, view });
+        let wanted = Wanted { category: asked, avoid: &avoid };
+        if let Some(view) = side_view(context, &path, reversed, left, lens, &rules, &wanted, rng) {
+            return Ok(Found { bin_name, path, reversed, left, lens, view, distractors });
         }
     }
     let object = asked.unwrap_or("object");
     Err(NoExample(format!("no PT {bin_name} example with a visible {object} beside M1")))
-}
-
-/// What [`calibrate`] needs of one searched example: its answer's category and its
-/// distractor pools.
-#[derive(Debug, Clone)]
-pub struct CalibrationSample {
-    answer: String,
-    pools: DistractorPools,
-}
-
-/// Searches example `index` as [`plan`] does, without drawing its options.
-pub fn calibration_sample(
-    context: &SceneContext<'_>,
-    index: u64,
-    rng: &mut TaskRng,
-) -> Result<CalibrationSample, NoExample> {
-    let found = search(context, index, rng)?;
-    let pools = DistractorPools::of(context, &found);
-    Ok(CalibrationSample { answer: context.object(found.view.answer).category.clone(), pools })
-}
-
-/// Rounds of each calibration.
-const CALIBRATION_ROUNDS: usize = 60;
-/// Draws of each sample's distractors per round.
-const CALIBRATION_DRAWS: u64 = 4;
-/// Bounds of a calibrated weight.
-const WEIGHT_RANGE: (f32, f32) = (1e-3, 1e3);
-
-/// A category's weight, 1 if it has none.
-fn weight_of(weights: &BTreeMap<String, f32>, category: &str) -> f32 {
-    weights.get(category).copied().unwrap_or(1.0)
-}
-
-/// Distractor weights under which every category is a distractor three times as often as it
-/// is the answer (each example has one answer and three distractors), over a sample of
-/// searched examples. Which distractors an example may draw does not depend on the weights,
-/// so each weight is adjusted, a damped step at a time, until the expected draws match.
-pub fn calibrate(samples: &[CalibrationSample]) -> BTreeMap<String, f32> {
-    let mut answers: BTreeMap<&str, f32> = BTreeMap::new();
-    for sample in samples {
-        *answers.entry(&sample.answer).or_default() += 1.0;
-    }
-    let mut weights: BTreeMap<String, f32> = BTreeMap::new();
-    for _ in 0..CALIBRATION_ROUNDS {
-        let mut drawn: BTreeMap<String, f32> = BTreeMap::new();
-        for (i, sample) in samples.iter().enumerate() {
-            for draw in 0..CALIBRATION_DRAWS {
-                let mut rng = TaskRng::seed_from_u64(i as u64 * CALIBRATION_DRAWS + draw);
-                for (category, ..) in sample.pools.draw(&weights, &mut rng) {
-                    *drawn.entry(category).or_default() += 1.0 / CALIBRATION_DRAWS as f32;
-                }
-            }
-        }
-        for (category, &count) in &drawn {
-            let wanted = 3.0 * answers.get(category.as_str()).copied().unwrap_or(0.0);
-            let weight = weights.entry(category.clone()).or_insert(1.0);
-            *weight = (*weight * ((wanted + 0.5) / (count + 0.5)).sqrt()).clamp(WEIGHT_RANGE.0, WEIGHT_RANGE.1);
-        }
-    }
-    weights
 }
 
 /// The chosen side view and what it shows.
@@ -384,15 +356,6 @@ struct SideView {
     answer: u32,
     coverage: f32,
     seen_categories: BTreeSet<String>,
-}
-
-/// A random order in which heavier items tend to come first (weighted sampling without
-/// replacement: sort by u^(1/w)).
-fn weighted_order<T>(items: Vec<T>, weight: impl Fn(&T) -> f32, rng: &mut TaskRng) -> Vec<T> {
-    let mut keyed: Vec<(f32, T)> =
-        items.into_iter().map(|item| (libm::powf(rng.random::<f32>(), 1.0 / weight(&item)), item)).collect();
-    keyed.sort_by(|a, b| b.0.total_cmp(&a.0));
-    keyed.into_iter().map(|(_, item)| item).collect()
 }
 
 /// Where the walker is at M1 and which side the question asks about.
@@ -452,9 +415,20 @@ pub fn check_answer(
     Ok(view.fraction(object.id))
 }
 
+/// What a side view must show and must not.
+struct Wanted<'w> {
+    /// The answer's category (none: any the sweep shows, drawn uniformly).
+    category: Option<&'w str>,
+    /// Families of which nothing may be seen (the other options').
+    avoid: &'w BTreeSet<&'w str>,
+}
+
+/// Side views confirmed on the label grid per example path.
+const CONFIRMED_VIEWS: usize = 4;
+
 /// Sweeps candidate side views at M1 and picks the one that best shows an object of the asked
-/// category (when none is asked: of a category drawn uniformly among those the sweep can
-/// show); `None` if there is no such object on the queried side.
+/// category and nothing of the families to avoid (when no category is asked: the best view
+/// of a category drawn uniformly among those the sweep can show); `None` if there is none.
 #[allow(clippy::too_many_arguments)]
 fn side_view(
     context: &SceneContext<'_>,
@@ -463,7 +437,7 @@ fn side_view(
     left: bool,
     lens: Lens,
     rules: &PtRules,
-    asked: Option<&str>,
+    wanted: &Wanted<'_>,
     rng: &mut TaskRng,
 ) -> Option<SideView> {
     let heading = if reversed { -path.forward } else { path.forward };
@@ -481,90 +455,96 @@ fn side_view(
         }
     }
     let walker = Walker { midpoint: path.midpoint, heading, left };
-    // Best sweep view per category of objects on the queried side.
-    let mut best: BTreeMap<String, (f32, usize, u32)> = BTreeMap::new();
+    let shows_avoided = |view: &super::visibility::Coverage| {
+        view.objects.keys().any(|&id| wanted.avoid.contains(context.priors.family(&context.object(id).category)))
+    };
+    // Sweep views of objects on the queried side: (coverage, view, object), the best first
+    // (asked), or the best per category (not asked).
+    let mut shown: Vec<(f32, usize, u32)> = Vec::new();
     for (i, camera) in candidates.iter().enumerate() {
         let view = coverage(&context.caster, camera, SWEEP_COLUMNS);
+        if shows_avoided(&view) {
+            continue;
+        }
         for &id in view.objects.keys() {
             let object = context.object(id);
-            if asked.is_some_and(|category| category != object.category) {
+            if wanted.category.is_some_and(|category| category != object.category) {
                 continue;
             }
-            let Ok(fraction) = check_answer(context, &view, object.id, &walker, rules) else { continue };
-            let entry = best.entry(object.category.clone()).or_insert((0.0, i, id));
-            if fraction > entry.0 {
-                *entry = (fraction, i, id);
+            // The object's centre in front of the camera: the view looks at it, not past it.
+            let ahead = camera.project(object.center()).is_some();
+            if let Ok(fraction) = check_answer(context, &view, object.id, &walker, rules)
+                && ahead
+            {
+                shown.push((fraction, i, id));
             }
         }
     }
-    // Confirm each at the label grid (casting only the rays near the object) before drawing.
-    best.retain(|_, &mut (_, i, id)| {
-        coverage_of(&context.caster, &candidates[i], LABEL_COLUMNS, &[context.object(id)])
-            .visible(id, rules.min_coverage)
-    });
-    if best.is_empty() {
-        return None;
-    }
-    let (_, i, id) = *best.values().nth(rng.random_range(0..best.len()))?;
-    let view = coverage(&context.caster, &candidates[i], LABEL_COLUMNS);
-    debug_assert!(check_answer(context, &view, id, &walker, rules).is_ok());
-    let seen_categories = view.objects.keys().map(|&seen| context.object(seen).category.clone()).collect();
-    Some(SideView { camera: candidates[i], answer: id, coverage: view.fraction(id), seen_categories })
-}
-
-/// The categories an example may draw its distractors from, by preference: objects on the
-/// opposite side of the path near M1, other furniture of the scene, furniture of the loaded
-/// templates. None is visible in the side view.
-#[derive(Debug, Clone)]
-struct DistractorPools {
-    /// Categories that may not be distractors (the answer's and those seen in the side view).
-    taken: BTreeSet<String>,
-    /// (category, readable name) per pool, with the pool's name.
-    pools: [(Vec<(String, String)>, &'static str); 3],
-}
-
-impl DistractorPools {
-    fn of(context: &SceneContext<'_>, found: &Found) -> DistractorPools {
-        let (midpoint, heading) = (found.path.midpoint, found.heading());
-        let mut taken = found.view.seen_categories.clone();
-        taken.insert(context.object(found.view.answer).category.clone());
-        let furniture = || context.scene.objects.iter().filter(|o| o.support.is_none());
-        let categories = |objects: &mut dyn Iterator<Item = &ipt_scenes::scene::SceneObject>| {
-            objects.map(|o| (o.category.clone(), o.display.clone())).collect::<BTreeSet<_>>().into_iter().collect()
-        };
-        let opposite = categories(&mut furniture().filter(|o| {
-            let offset = lateral(floor(o.center()), midpoint, heading);
-            let other_side = if found.left { offset > 0.3 } else { offset < -0.3 };
-            other_side && (floor(o.center()) - midpoint).length() <= NEAR_M1
-        }));
-        let scene = categories(&mut furniture());
-        let common = context.priors.furniture.clone();
-        DistractorPools { taken, pools: [(opposite, "opposite"), (scene, "scene"), (common, "common")] }
-    }
-
-    /// Three distractors (category, readable name, pool), in a random order favouring the
-    /// earlier pools ([`POOL_PREFERENCE`]) and heavier categories (weights from
-    /// [`calibrate`]; 1 if absent). A category in several pools counts in the first.
-    fn draw(&self, weights: &BTreeMap<String, f32>, rng: &mut TaskRng) -> Vec<(String, String, &'static str)> {
-        let mut candidates = Vec::new();
-        let mut listed = self.taken.clone();
-        for ((pool, source), preference) in self.pools.iter().zip(POOL_PREFERENCE) {
-            for (category, display) in pool {
-                if listed.insert(category.clone()) {
-                    let weight = preference * weight_of(weights, category);
-                    candidates.push((weight, (category.clone(), display.clone(), *source)));
-                }
-            }
+    shown.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+    if wanted.category.is_none() {
+        let mut best: BTreeMap<&str, (f32, usize, u32)> = BTreeMap::new();
+        for &(fraction, i, id) in &shown {
+            best.entry(context.object(id).category.as_str()).or_insert((fraction, i, id));
         }
-        let mut out = weighted_order(candidates, |(weight, _)| *weight, rng);
-        out.truncate(3);
-        out.into_iter().map(|(_, picked)| picked).collect()
+        shown = best.into_values().collect();
+        shown.shuffle(rng);
     }
+    // Confirm on the label grid: the object still shows, and nothing to avoid does.
+    shown.into_iter().take(CONFIRMED_VIEWS).find_map(|(_, i, id)| {
+        let view = coverage(&context.caster, &candidates[i], LABEL_COLUMNS);
+        if check_answer(context, &view, id, &walker, rules).is_err() || shows_avoided(&view) {
+            return None;
+        }
+        let seen_categories = view.objects.keys().map(|&seen| context.object(seen).category.clone()).collect();
+        Some(SideView { camera: candidates[i], answer: id, coverage: view.fraction(id), seen_categories })
+    })
 }
 
-/// How much more likely a category of each distractor pool (opposite side, scene, templates)
-/// is drawn than one of the next, before calibration.
-const POOL_PREFERENCE: [f32; 3] = [4.0, 2.0, 1.0];
+/// The distractors of `found` as (category, readable name, where it is): the drawn ones;
+/// relaxed (none drawn), three categories of distinct families drawn from the template's
+/// (then all templates') furniture, none of the answer's family or of one seen in the side
+/// view. Where it is: `opposite` (an object of it stands on the other side near M1),
+/// `scene` (elsewhere in the scene) or `common` (not in the scene).
+fn distractors(context: &SceneContext<'_>, found: &Found, rng: &mut TaskRng) -> Vec<(String, String, &'static str)> {
+    let family = |category: &str| context.priors.family(category).to_string();
+    let categories: Vec<String> = if found.distractors.is_empty() {
+        let mut taken: BTreeSet<String> = found.view.seen_categories.iter().map(|c| family(c)).collect();
+        taken.insert(family(&context.object(found.view.answer).category));
+        let own = context.priors.pt.answers.get(&context.scene.template).cloned().unwrap_or_default();
+        let mut pool: Vec<String> = own.into_iter().filter(|c| !taken.contains(&family(c))).collect();
+        pool.shuffle(rng);
+        let mut common: Vec<String> = context.priors.furniture.iter().map(|(c, _)| c.clone()).collect();
+        common.shuffle(rng);
+        pool.into_iter().chain(common).filter(|c| taken.insert(family(c))).take(3).collect()
+    } else {
+        found.distractors.clone()
+    };
+    let (midpoint, heading) = (found.path.midpoint, found.heading());
+    categories
+        .into_iter()
+        .map(|category| {
+            let objects = || context.scene.objects.iter().filter(|o| o.category == category);
+            let opposite = objects().any(|o| {
+                let offset = lateral(floor(o.center()), midpoint, heading);
+                let other_side = if found.left { offset > 0.3 } else { offset < -0.3 };
+                other_side && (floor(o.center()) - midpoint).length() <= NEAR_M1
+            });
+            let source = if opposite {
+                "opposite"
+            } else if objects().next().is_some() {
+                "scene"
+            } else {
+                "common"
+            };
+            let display = objects()
+                .next()
+                .map(|o| o.display.clone())
+                .or_else(|| context.priors.furniture.iter().find(|(c, _)| *c == category).map(|(_, d)| d.clone()))
+                .unwrap_or_else(|| category.replace('_', " "));
+            (category, display, source)
+        })
+        .collect()
+}
 
 /// Question phrasings; `{from}`/`{to}` are waypoint names, `{side}` is "left" or "right".
 const QUESTIONS: [&str; 5] = [
@@ -576,8 +556,8 @@ const QUESTIONS: [&str; 5] = [
 ];
 
 fn build(context: &SceneContext<'_>, variant: &str, slot: usize, found: Found, rng: &mut TaskRng) -> ExamplePlan {
-    let picked = DistractorPools::of(context, &found).draw(&context.priors.pt.distractor_weights, rng);
-    let Found { bin_name, path, reversed, left, lens, view: found } = found;
+    let picked = distractors(context, &found, rng);
+    let Found { bin_name, path, reversed, left, lens, view: found, .. } = found;
     let path = &path;
     let heading = if reversed { -path.forward } else { path.forward };
     let side = side_word(left);

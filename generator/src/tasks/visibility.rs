@@ -99,6 +99,41 @@ fn record(objects: &mut BTreeMap<u32, ObjectHits>, id: u32, u: f32) {
     entry.max_u = entry.max_u.max(u);
 }
 
+/// The image rectangle (lowest, highest pixel) that `aabb` projects to; the whole image if a
+/// corner is behind the camera (its projection says nothing).
+fn projected_rect(camera: &CameraModel, aabb: &Aabb) -> (Vec2, Vec2) {
+    let projected: Option<Vec<Vec2>> =
+        aabb.corners().into_iter().map(|c| camera.project(c).map(|(pixel, _)| pixel)).collect();
+    match projected {
+        Some(points) => (
+            points.iter().copied().fold(Vec2::splat(f32::INFINITY), Vec2::min),
+            points.iter().copied().fold(Vec2::splat(f32::NEG_INFINITY), Vec2::max),
+        ),
+        None => (Vec2::ZERO, Vec2::new(camera.width as f32, camera.height as f32)),
+    }
+}
+
+/// Whether `object` shows in a pixel beside the image's vertical centre line: rays through
+/// the centres of the two pixel columns that meet at the line, at every pixel row of the
+/// object's projected box (as the renderer samples them). The label grid's 64 columns can
+/// miss a thin part (a chair leg) that crosses the line; this cannot.
+pub fn touches_centre_line(caster: &SceneRaycaster, camera: &CameraModel, object: &SceneObject) -> bool {
+    let centre = 0.5 * camera.width as f32;
+    let (low, high) = projected_rect(camera, &object.aabb);
+    if high.x < centre - 1.0 || low.x > centre + 1.0 {
+        return false;
+    }
+    let intrinsics = camera.intrinsics();
+    let first_row = low.y.floor().clamp(0.0, camera.height as f32) as u32;
+    let end_row = high.y.ceil().clamp(0.0, camera.height as f32) as u32;
+    (first_row..end_row).any(|row| {
+        [centre - 0.5, centre + 0.5].into_iter().any(|u| {
+            let (origin, direction) = camera.ray_with(&intrinsics, Vec2::new(u, row as f32 + 0.5));
+            caster.cast(origin, direction, MAX_DISTANCE).is_some_and(|hit| hit.surface.object_id() == object.id)
+        })
+    })
+}
+
 /// Grid cells per side of a tile cast as one fan.
 const TILE: u32 = 8;
 
@@ -127,15 +162,7 @@ impl<'a> RayGrid<'a> {
     /// The grid cells whose centres lie in the image rectangle `aabb` projects to (the whole
     /// grid if a corner is behind the camera: its projection says nothing).
     fn cells_around(&self, aabb: &Aabb) -> (Range<u32>, Range<u32>) {
-        let projected: Option<Vec<Vec2>> =
-            aabb.corners().into_iter().map(|c| self.camera.project(c).map(|(pixel, _)| pixel)).collect();
-        let (low, high) = match projected {
-            Some(points) => (
-                points.iter().copied().fold(Vec2::splat(f32::INFINITY), Vec2::min),
-                points.iter().copied().fold(Vec2::splat(f32::NEG_INFINITY), Vec2::max),
-            ),
-            None => (Vec2::ZERO, Vec2::new(self.camera.width as f32, self.camera.height as f32)),
-        };
+        let (low, high) = projected_rect(self.camera, aabb);
         let first_col = ((low.x / self.step_u - 0.5).ceil().clamp(0.0, self.columns as f32)) as u32;
         let last_col = ((high.x / self.step_u - 0.5).floor().min(self.columns as f32 - 1.0)).max(-1.0) as i64;
         let first_row = ((low.y / self.step_v - 0.5).ceil().clamp(0.0, self.rows as f32)) as u32;
