@@ -290,8 +290,9 @@ fn oracle(scene: &Scene, plan: &ExamplePlan) -> Vec<String> {
     problems
 }
 
-/// Rays of the oracle's own grid per side (64 x 64: the smallest MVC threshold is 4 rays).
-const GRID: u32 = 64;
+/// Rays of the oracle's own grid per side: 128 x 128, as the MVC rule counts (twice the
+/// label grid, so thin parts are not missed).
+const GRID: u32 = 128;
 
 /// The first hit of each ray of a `GRID` x `GRID` grid through `camera`: rays per object id.
 fn grid_hits(caster: &SceneRaycaster, camera: &CameraModel) -> BTreeMap<u32, u32> {

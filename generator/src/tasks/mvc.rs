@@ -42,6 +42,10 @@ pub const BUCKETS: [&str; 4] = ["count_1", "count_2", "count_3", "count_4_plus"]
 const LOW_OPTIONS: [u32; 3] = [1, 2, 3];
 /// The fourth option: a count of at least 4, at most this.
 const MAX_FOURTH: u32 = 6;
+/// Grid columns of the frames an example is counted in: twice the label grid's, so that
+/// thin parts (a stool's legs behind a table) are not missed; only the rays near the asked
+/// category's objects are cast.
+const COUNT_COLUMNS: u32 = 2 * LABEL_COLUMNS;
 /// Trajectories tried per example.
 const TRIES: usize = 30;
 /// Largest side of a `square` trajectory, metres.
@@ -306,7 +310,7 @@ pub fn plan(context: &SceneContext<'_>, index: u64, rng: &mut TaskRng) -> Result
         let square = square && !late;
         let Some((cameras, side)) = trajectory(context, square, rng) else { continue };
         let frames: Vec<Coverage> =
-            cameras.iter().map(|c| coverage_of(&context.caster, c, LABEL_COLUMNS, &watched)).collect();
+            cameras.iter().map(|c| coverage_of(&context.caster, c, COUNT_COLUMNS, &watched)).collect();
         let mut counted: Vec<(&str, Instances)> = categories
             .iter()
             .filter_map(|&c| count_instances(context, &frames, c, &rules).ok().map(|found| (c, found)))
