@@ -156,7 +156,7 @@ impl<'a> Planner<'a> {
     }
 
     /// The priors `task` is planned with. The first time, Multiview Counting calibrates its
-    /// asked categories over [`MVC_CALIBRATION_SCENES`] scenes per template (about 2 s on 2
+    /// asked categories over `MVC_CALIBRATION_SCENES` (48) scenes per template (about 2 s on 2
     /// cores for the 8 built-in templates).
     pub fn priors(&self, task: Task) -> &Priors {
         match task {
