@@ -13,7 +13,7 @@ use crate::audit::examples::{plan_dataset, read_dataset};
 use crate::audit::report::{GUARD_MIN_EXAMPLES, SCORED_SPLITS};
 use crate::audit::{AuditReport, audit};
 use crate::dataset::pipeline::Generator;
-use crate::dataset::store::DatasetDir;
+use crate::dataset::store::{AUDIT_FILE, DatasetDir};
 
 /// Arguments of `ipt-gen audit`.
 #[derive(Debug, Args)]
@@ -60,7 +60,7 @@ pub struct AuditArgs {
 /// card, prints it and warns (on standard error) about every baseline that beats chance.
 pub fn audit_dataset(dir: &DatasetDir) -> Result<AuditReport> {
     let report = audit_folder(dir)?;
-    print_report(&report, Some(&dir.root().join("audit.json")));
+    print_report(&report, Some(&dir.root().join(AUDIT_FILE)));
     Ok(report)
 }
 
@@ -90,7 +90,7 @@ pub fn run(sources: &AssetSources, args: &AuditArgs) -> Result<()> {
             if args.config.any_given() {
                 bail!("the dataset's own configuration is used: flags such as --count apply only with --plans-only");
             }
-            (audit_folder(&DatasetDir::new(folder))?, Some(folder.join("audit.json")))
+            (audit_folder(&DatasetDir::new(folder))?, Some(folder.join(AUDIT_FILE)))
         }
         None => {
             let config = config_of(sources, &args.config)?;
