@@ -11,14 +11,6 @@ use super::store::{Manifest, Stats};
 use crate::audit::AuditReport;
 use crate::tasks::Task;
 
-fn task_title(task: Task) -> &'static str {
-    match task {
-        Task::Pet => "Perspective Taking",
-        Task::Pt => "Path Tracing",
-        Task::Mvc => "Multiview Counting",
-    }
-}
-
 /// The `configs` YAML: `all` (default) and one per task, each listing its splits' files.
 fn configs(manifest: &Manifest) -> String {
     let splits: Vec<Split> =
@@ -63,8 +55,7 @@ pub fn card(manifest: &Manifest, stats: &Stats, audit: Option<&AuditReport>) -> 
     );
     text.push_str("| split | task | examples |\n|---|---|---:|\n");
     for stream in &manifest.streams {
-        let _ =
-            writeln!(text, "| {} | {} ({}) | {} |", stream.split, task_title(stream.task), stream.task, stream.count);
+        let _ = writeln!(text, "| {} | {} ({}) | {} |", stream.split, stream.task.title(), stream.task, stream.count);
     }
     text.push_str(
         "\nSplits are scene-disjoint: every example is rendered in its own procedurally built \

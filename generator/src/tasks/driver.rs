@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use ipt_scenes::template::Rule;
 use ipt_scenes::{Assets, BuildOptions, Scene};
 
-use super::{ExamplePlan, NoExample, Priors, SceneContext, Task, TaskRng, TaskSettings, mvc, plan, pt, task_rng};
+use super::{ExamplePlan, NoExample, Priors, SceneContext, Task, TaskRng, TaskSettings, mvc, pet, plan, pt, task_rng};
 
 /// Scenes tried per example before giving up.
 pub const SCENE_ATTEMPTS: u32 = 8;
@@ -22,7 +22,7 @@ pub const MVC_SCENE_ATTEMPTS: u32 = 96;
 /// Scenes tried per Perspective Taking example: its sub-type is kept in every scene but the
 /// relaxed last two (a sub-type given up for an easier one would unbalance the strict
 /// benchmark split).
-pub const PET_SCENE_ATTEMPTS: u32 = 16;
+pub const PET_SCENE_ATTEMPTS: u32 = 24;
 
 /// Scenes tried per Path Tracing example: its options are fixed, and a scene where one of
 /// the distractors cannot be kept out of the side view cannot host it.
@@ -114,8 +114,9 @@ pub fn prevalence(assets: &Assets) -> BTreeMap<String, f32> {
 }
 
 /// Scenes per template whose trajectories calibrate Multiview Counting's categories (each
-/// with [`mvc::calibration_sample`]'s trajectories).
-const MVC_CALIBRATION_SCENES: u64 = 48;
+/// with [`mvc::calibration_sample`]'s trajectories) and whose views calibrate Perspective
+/// Taking's (see [`pet::calibration_sample`]).
+const CALIBRATION_SCENES: u64 = 48;
 /// The seed of the calibration scenes (fixed: calibration depends on the templates only).
 const CALIBRATION_SEED: u64 = 0xCA11_B7A7_E000;
 
@@ -124,6 +125,8 @@ pub struct Planner<'a> {
     assets: &'a Assets,
     settings: TaskSettings,
     priors: Priors,
+    /// `priors` with Perspective Taking's calibrated categories, made on first use.
+    pet_priors: OnceLock<Priors>,
     /// `priors` with Multiview Counting's calibrated categories, made on first use.
     mvc_priors: OnceLock<Priors>,
     /// The templates examples are drawn from (Multiview Counting chooses among them).
@@ -145,9 +148,10 @@ impl<'a> Planner<'a> {
             prevalence: prevalence(assets),
             pt,
             mvc: mvc::MvcBalance::NONE,
+            pet: pet::PetBalance::NONE,
             families: assets.catalog.families(),
         };
-        Planner { assets, settings, priors, mvc_priors: OnceLock::new(), templates }
+        Planner { assets, settings, priors, pet_priors: OnceLock::new(), mvc_priors: OnceLock::new(), templates }
     }
 
     /// The settings plans are made with.
@@ -155,43 +159,52 @@ impl<'a> Planner<'a> {
         self.settings
     }
 
-    /// The priors `task` is planned with. The first time, Multiview Counting calibrates its
-    /// asked categories over `MVC_CALIBRATION_SCENES` (48) scenes per template (about 2 s on 2
-    /// cores for the 8 built-in templates).
+    /// The priors `task` is planned with. The first time, Perspective Taking and Multiview
+    /// Counting calibrate their asked categories over `CALIBRATION_SCENES` (48) scenes per
+    /// template (a few seconds on 2 cores for the 8 built-in templates).
     pub fn priors(&self, task: Task) -> &Priors {
         match task {
-            Task::Pet | Task::Pt => &self.priors,
+            Task::Pt => &self.priors,
+            Task::Pet => self.pet_priors.get_or_init(|| {
+                let samples = self.calibration_samples(Task::Pet, pet::calibration_sample);
+                Priors { pet: pet::calibrate(&samples), ..self.priors.clone() }
+            }),
             Task::Mvc => self.mvc_priors.get_or_init(|| {
-                let samples = self.calibration_samples(MVC_CALIBRATION_SCENES, mvc::calibration_sample);
+                let samples = self.calibration_samples(Task::Mvc, mvc::calibration_sample);
                 Priors { mvc: mvc::calibrate(&samples), ..self.priors.clone() }
             }),
         }
     }
 
-    /// One sample of `sample` per calibration scene, `scenes` per template, in parallel.
+    /// One sample of `sample` per calibration scene of `task`, `CALIBRATION_SCENES` per
+    /// template, in parallel.
     fn calibration_samples<T: Send>(
         &self,
-        scenes: u64,
+        task: Task,
         sample: impl Fn(&SceneContext<'_>, u64, &mut TaskRng) -> Result<T, NoExample> + Sync,
     ) -> Vec<T> {
-        let jobs: Vec<(&String, u64)> = self.templates.iter().flat_map(|t| (0..scenes).map(move |i| (t, i))).collect();
+        let jobs: Vec<(&String, u64)> =
+            self.templates.iter().flat_map(|t| (0..CALIBRATION_SCENES).map(move |i| (t, i))).collect();
         jobs.par_iter()
             .filter_map(|&(template, index)| {
-                self.attempts(template, Task::Mvc, CALIBRATION_SEED, index, &self.priors, &sample).ok().map(|(_, s)| s)
+                self.attempts(template, task, CALIBRATION_SEED, index, &self.priors, &sample).ok().map(|(_, s)| s)
             })
             .collect()
     }
 
-    /// Prepares the priors of `tasks` now, with a spinner on standard error while Multiview
-    /// Counting calibrates (instead of a silent pause before the first example).
+    /// Prepares the priors of `tasks` now, with a spinner on standard error while the
+    /// samplers calibrate (instead of a silent pause before the first example).
     pub fn prepare(&self, tasks: &[Task]) {
-        if tasks.contains(&Task::Mvc) && self.mvc_priors.get().is_none() {
-            let spinner = indicatif::ProgressBar::new_spinner().with_message(format!(
-                "calibrating Multiview Counting categories over {MVC_CALIBRATION_SCENES} scenes per template (once per run)"
-            ));
-            spinner.enable_steady_tick(std::time::Duration::from_millis(200));
-            self.priors(Task::Mvc);
-            spinner.finish_and_clear();
+        for (task, calibrated) in [(Task::Pet, &self.pet_priors), (Task::Mvc, &self.mvc_priors)] {
+            if tasks.contains(&task) && calibrated.get().is_none() {
+                let spinner = indicatif::ProgressBar::new_spinner().with_message(format!(
+                    "calibrating {} categories over {CALIBRATION_SCENES} scenes per template (once per run)",
+                    task.title()
+                ));
+                spinner.enable_steady_tick(std::time::Duration::from_millis(200));
+                self.priors(task);
+                spinner.finish_and_clear();
+            }
         }
     }
 

@@ -69,6 +69,15 @@ impl Task {
         }
     }
 
+    /// The task's name for people: "Perspective Taking".
+    pub fn title(self) -> &'static str {
+        match self {
+            Task::Pet => "Perspective Taking",
+            Task::Pt => "Path Tracing",
+            Task::Mvc => "Multiview Counting",
+        }
+    }
+
     /// The phrase that precedes the imagination in IPT training.
     pub fn think(self) -> &'static str {
         match self {
@@ -292,6 +301,8 @@ pub struct Priors {
     pub pt: pt::PtBalance,
     /// Multiview Counting's asked categories per template (see [`mvc::MvcBalance`]).
     pub mvc: mvc::MvcBalance,
+    /// Perspective Taking's asked categories per template (see [`pet::PetBalance`]).
+    pub pet: pet::PetBalance,
     /// Each category's family (the catalog's `kind_of` chains, see
     /// `ipt_scenes::catalog::Catalog::family`); a category absent is its own family.
     pub families: BTreeMap<String, String>,
@@ -307,6 +318,7 @@ impl Priors {
         prevalence: BTreeMap::new(),
         pt: pt::PtBalance::NONE,
         mvc: mvc::MvcBalance::NONE,
+        pet: pet::PetBalance::NONE,
         families: BTreeMap::new(),
     };
 

@@ -5,14 +5,14 @@
 //! A candidate (start camera, X, turn, object) passes [`evaluate`] only when every rule of the
 //! spec holds; [`check_x`] holds the rules for the X itself.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use glam::{Vec2, Vec3};
 use ipt_scenes::nav::CellState;
 use ipt_scenes::raycast::Surface;
 use ipt_scenes::scene::SceneObject;
-use rand::Rng;
 use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use super::text::{arrange, capitalize, metres, numbered, side_word, the};
@@ -327,22 +327,97 @@ fn matches(subtype: &str, facts: &PetFacts) -> bool {
 /// sub-type and says little about the answer. Some pairs of sub-type and turn are rare
 /// (an object right of the view that stays right after a left turn must be ahead of the X
 /// and left of it at once), so the second half of the tries accepts either turn.
+///
+/// The category asked about is drawn before the scene is seen ([`asked`]), so it is
+/// independent of the sub-type: a sampler that took the first object fitting the sub-type
+/// asked about sofas mostly when they had to be further (58 % of distance questions were
+/// answered by the category alone, 64 % of position questions by category and turn).
 pub fn plan(context: &SceneContext<'_>, index: u64, rng: &mut TaskRng) -> Result<ExamplePlan, NoExample> {
     let subtype = SUBTYPES[(index % 6) as usize];
     let slot = ((index / 6) % 2) as usize;
-    let preferred_left = (index / 12).is_multiple_of(2);
     let kind = if subtype.starts_with("distance") { QuestionKind::Distance } else { QuestionKind::Position };
-    let rules = if context.settings.strict { PetRules::STRICT } else { PetRules::SPEC };
+    let category = asked(context, index);
+    if let Some(category) = category
+        && !context.scene.objects.iter().any(|o| o.category == category)
+    {
+        return Err(NoExample(format!("no {category} in the scene to ask about")));
+    }
+    let search = Search {
+        rules: if context.settings.strict { PetRules::STRICT } else { PetRules::SPEC },
+        start_tries: START_TRIES,
+        x_tries: X_TRIES,
+        preferred_left: Some((index / 12).is_multiple_of(2)),
+        category,
+    };
+    let prefilter = |candidate: &PetCandidate| {
+        context.relaxed || quick_facts(context, candidate).is_some_and(|facts| matches(subtype, &facts))
+    };
+    let found = explore(context, &search, rng, prefilter, |candidate, before, after| {
+        if let Ok(facts) = evaluate_with(context, candidate, kind, &search.rules, before, after)
+            && matches(subtype, &facts)
+        {
+            return Some((kind, subtype, facts));
+        }
+        // Relaxed: any sub-type of either question kind.
+        let kinds = if context.relaxed { [QuestionKind::Position, QuestionKind::Distance].as_slice() } else { &[] };
+        kinds.iter().find_map(|&kind| {
+            let facts = evaluate_with(context, candidate, kind, &search.rules, before, after).ok()?;
+            Some((kind, subtype_of(kind, &facts), facts))
+        })
+    });
+    let Some((candidate, (kind, subtype, facts))) = found else {
+        let what = category.map_or(String::new(), |c| format!(" about a {c}"));
+        return Err(NoExample(format!("no PET {subtype} example{what} in {} tries", START_TRIES * X_TRIES)));
+    };
+    Ok(build(context, &candidate, kind, subtype, &facts, slot, rng))
+}
+
+/// Where [`explore`] looks.
+struct Search<'a> {
+    /// The rules candidates must pass.
+    rules: PetRules,
+    /// Start views tried.
+    start_tries: usize,
+    /// Floor points tried per start view.
+    x_tries: usize,
+    /// The turn tried in the first half of the start views (both in the second half);
+    /// `None`: both turns throughout.
+    preferred_left: Option<bool>,
+    /// Only objects of this category (`None`: any).
+    category: Option<&'a str>,
+}
+
+/// Walks start views, X's and turns as `search` says and hands every candidate whose object
+/// `prefilter` keeps and that is visible enough after the turn to `visit`, with the two
+/// views' coverage, until `visit` returns something.
+fn explore<T>(
+    context: &SceneContext<'_>,
+    search: &Search<'_>,
+    rng: &mut TaskRng,
+    prefilter: impl Fn(&PetCandidate) -> bool,
+    mut visit: impl FnMut(&PetCandidate, &Coverage, &Coverage) -> Option<T>,
+) -> Option<(PetCandidate, T)> {
+    let rules = &search.rules;
     let cells = context.scene.nav.cells_in(CellState::Walkable);
     if cells.is_empty() {
-        return Err(NoExample("no walkable floor".into()));
+        return None;
     }
     let size = context.settings.resolution;
-    for start_try in 0..START_TRIES {
-        let turns: &[bool] =
-            if start_try < START_TRIES / 2 { &[preferred_left] } else { &[preferred_left, !preferred_left] };
-        let cell = context.scene.nav.center(cells[rng.random_range(0..cells.len())]);
-        let start_yaw = rng.random_range(0..360) as f32;
+    for start_try in 0..search.start_tries {
+        let turns: &[bool] = match search.preferred_left {
+            Some(left) if start_try < search.start_tries / 2 => &[left],
+            Some(left) => &[left, !left],
+            None => &[true, false],
+        };
+        let (cell, start_yaw) = match search.category {
+            None => {
+                (context.scene.nav.center(cells[rng.random_range(0..cells.len())]), rng.random_range(0..360) as f32)
+            }
+            Some(category) => match facing(context, category, &cells, rules, rng) {
+                Some(start) => start,
+                None => continue,
+            },
+        };
         let pose = CameraPose::from_yaw_pitch(Vec3::new(cell.x, EYE_HEIGHT, cell.y), start_yaw, 0.0);
         let start = CameraModel::pinhole(pose, HFOV, size, size);
         // A quick look on the coarse grid picks the objects worth trying; labels are decided
@@ -355,6 +430,7 @@ pub fn plan(context: &SceneContext<'_>, index: u64, rng: &mut TaskRng) -> Result
             .objects
             .keys()
             .copied()
+            .filter(|&id| search.category.is_none_or(|category| context.object(id).category == category))
             .filter(|&id| glance.visible(id, 0.5 * rules.min_coverage))
             .filter(|&id| glance.objects.keys().all(|&other| other == id || family(other) != family(id)))
             .collect();
@@ -369,18 +445,13 @@ pub fn plan(context: &SceneContext<'_>, index: u64, rng: &mut TaskRng) -> Result
         };
         let mut before: Option<Coverage> = None;
         objects.shuffle(rng);
-        for _ in 0..X_TRIES {
+        for _ in 0..search.x_tries {
             let pixel = Vec2::new(rng.random_range(0.1..0.9) * size as f32, rng.random_range(0.55..0.97) * size as f32);
-            let Ok(x) = check_x(context, &start, pixel, &rules) else { continue };
+            let Ok(x) = check_x(context, &start, pixel, rules) else { continue };
             for &turn_left in turns {
                 let probe = PetCandidate { start, start_yaw, x, turn_left, object: 0 };
-                let mut promising: Vec<u32> = objects
-                    .iter()
-                    .copied()
-                    .filter(|&object| {
-                        context.relaxed || quick_check(context, &PetCandidate { object, ..probe }, subtype)
-                    })
-                    .collect();
+                let mut promising: Vec<u32> =
+                    objects.iter().copied().filter(|&object| prefilter(&PetCandidate { object, ..probe })).collect();
                 if promising.is_empty() {
                     continue;
                 }
@@ -393,56 +464,172 @@ pub fn plan(context: &SceneContext<'_>, index: u64, rng: &mut TaskRng) -> Result
                     .get_or_insert_with(|| coverage_of(&context.caster, &start, LABEL_COLUMNS, &watched_of(&objects)));
                 for object in promising {
                     let candidate = PetCandidate { object, ..probe };
-                    if let Ok(facts) = evaluate_with(context, &candidate, kind, &rules, before, &after)
-                        && matches(subtype, &facts)
-                    {
-                        return Ok(build(context, &candidate, kind, subtype, &facts, slot, rng));
-                    }
-                    if context.relaxed {
-                        // Any sub-type of either question kind.
-                        for kind in [QuestionKind::Position, QuestionKind::Distance] {
-                            if let Ok(facts) = evaluate_with(context, &candidate, kind, &rules, before, &after) {
-                                return Ok(build(
-                                    context,
-                                    &candidate,
-                                    kind,
-                                    subtype_of(kind, &facts),
-                                    &facts,
-                                    slot,
-                                    rng,
-                                ));
-                            }
-                        }
+                    if let Some(found) = visit(&candidate, before, &after) {
+                        return Some((candidate, found));
                     }
                 }
             }
         }
     }
-    Err(NoExample(format!("no PET {subtype} example in {} tries", START_TRIES * X_TRIES)))
+    None
+}
+
+/// Largest angle between the view's axis and an object a start view is turned towards,
+/// degrees: inside the edge margins of a 90-degree view (tan 35 deg = 0.70 of the half width).
+const FACING_SPREAD: i32 = 35;
+
+/// A start view looking towards an instance of `category`: a walkable cell within the rules'
+/// distance of it and a yaw up to [`FACING_SPREAD`] off the line to it, so that the object is
+/// on either side of the view alike. `None` when no cell is near one drawn instance.
+fn facing(
+    context: &SceneContext<'_>,
+    category: &str,
+    cells: &[(u32, u32)],
+    rules: &PetRules,
+    rng: &mut TaskRng,
+) -> Option<(Vec2, f32)> {
+    let instances: Vec<&SceneObject> = context.scene.objects.iter().filter(|o| o.category == category).collect();
+    let target = floor(instances.get(rng.random_range(0..instances.len().max(1)))?.center());
+    let near: Vec<Vec2> = cells
+        .iter()
+        .map(|&cell| context.scene.nav.center(cell))
+        .filter(|point| (1.0..=rules.max_distance).contains(&(*point - target).length()))
+        .collect();
+    let cell = *near.get(rng.random_range(0..near.len().max(1)))?;
+    let yaw = super::yaw_of(target - cell).round() as i32 + rng.random_range(-FACING_SPREAD..=FACING_SPREAD);
+    Some((cell, yaw.rem_euclid(360) as f32))
 }
 
 /// A cheap look at the object's centre in the view after the turn before casting its rays:
-/// in front, inside the edges, and on the side or distance the sub-type needs.
-fn quick_check(context: &SceneContext<'_>, candidate: &PetCandidate, subtype: &str) -> bool {
+/// `None` unless it is in front and inside the edges; else the sides and distances of its
+/// centre (coverage unknown, left at 0).
+fn quick_facts(context: &SceneContext<'_>, candidate: &PetCandidate) -> Option<PetFacts> {
     let center = context.object(candidate.object).center();
     let end = candidate.end();
-    let Some((pixel, _)) = end.project(center) else { return false };
+    let (pixel, _) = end.project(center)?;
     let width = end.width as f32;
     if pixel.x < 0.1 * width || pixel.x > 0.9 * width {
-        return false;
+        return None;
     }
-    let before = (floor(center) - floor(candidate.start.pose.position)).length();
-    let after = (floor(center) - candidate.x).length();
     let start_u = candidate.start.project(center).map_or(0.0, |(p, _)| p.x);
-    let facts = PetFacts {
-        distance_before: before,
-        distance_after: after,
+    Some(PetFacts {
+        distance_before: (floor(center) - floor(candidate.start.pose.position)).length(),
+        distance_after: (floor(center) - candidate.x).length(),
         left_before: start_u < 0.5 * width,
         left_after: pixel.x < 0.5 * width,
         coverage_before: 0.0,
         coverage_after: 0.0,
-    };
-    matches(subtype, &facts)
+    })
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The categories asked about
+
+/// Perspective Taking's asked categories per template, from [`calibrate`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PetBalance {
+    /// Per template and pair of sub-types that read alike ([`pair_of`]), the categories
+    /// examples ask about (absent: whatever the scenes offer).
+    pub asked: BTreeMap<String, [Vec<String>; 3]>,
+}
+
+impl PetBalance {
+    /// No balance: any category may be asked about.
+    pub const NONE: PetBalance = PetBalance { asked: BTreeMap::new() };
+}
+
+/// The pair of sub-types whose questions read alike (the answer is all that tells them
+/// apart): 0 for closer and further, 1 for the position sub-types with the object on the
+/// left of the input view (the turn is mostly left), 2 for those with it on the right.
+fn pair_of(subtype: usize) -> usize {
+    subtype / 2
+}
+
+/// The category example `index` asks about, drawn uniformly from its `example_seed` among
+/// those its template offers for the index's pair of sub-types; `None` when relaxed or when
+/// there are none. Both sub-types of a pair draw from the same list, so the category (and
+/// the turn, which follows the object's side in the input view) says nothing of the answer.
+fn asked<'a>(context: &SceneContext<'a>, index: u64) -> Option<&'a str> {
+    if context.relaxed {
+        return None;
+    }
+    let pairs = context.priors.pet.asked.get(&context.scene.template)?;
+    let categories = &pairs[pair_of((index % 6) as usize)];
+    let draw = TaskRng::seed_from_u64(context.example_seed).random_range(0..categories.len().max(1));
+    categories.get(draw).map(String::as_str)
+}
+
+/// Start views a calibration scene looks from, per category it holds.
+const CALIBRATION_STARTS: usize = 8;
+/// Floor points a calibration start view tries.
+const CALIBRATION_X_TRIES: usize = 20;
+/// A category is asked about for a pair of sub-types in a template when the template's
+/// calibration scenes offer at least this many candidates of each sub-type of the pair per
+/// scene (an example's search tries 40 times as many start views and X's).
+const CALIBRATION_MIN_RATE: f32 = 1.0 / 8.0;
+
+/// The candidates one calibration scene offers, by category and sub-type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PetCensus {
+    /// The scene's template.
+    pub template: String,
+    /// (category, index into [`SUBTYPES`]) of every candidate and question kind that passes
+    /// the rules.
+    pub found: Vec<(String, usize)>,
+}
+
+/// Looks at a calibration scene as an example's search would for each category it holds,
+/// from a few start views facing it, and notes the category and sub-type of every candidate
+/// that passes the rules.
+pub fn calibration_sample(context: &SceneContext<'_>, _index: u64, rng: &mut TaskRng) -> Result<PetCensus, NoExample> {
+    let categories: BTreeSet<&str> = context.scene.objects.iter().map(|o| o.category.as_str()).collect();
+    let mut found = Vec::new();
+    for category in categories {
+        let search = Search {
+            rules: if context.settings.strict { PetRules::STRICT } else { PetRules::SPEC },
+            start_tries: CALIBRATION_STARTS,
+            x_tries: CALIBRATION_X_TRIES,
+            preferred_left: None,
+            category: Some(category),
+        };
+        let in_frame = |candidate: &PetCandidate| quick_facts(context, candidate).is_some();
+        explore(context, &search, rng, in_frame, |candidate, before, after| {
+            for kind in [QuestionKind::Distance, QuestionKind::Position] {
+                if let Ok(facts) = evaluate_with(context, candidate, kind, &search.rules, before, after) {
+                    let subtype = SUBTYPES.iter().position(|&s| s == subtype_of(kind, &facts)).unwrap_or(0);
+                    found.push((category.to_string(), subtype));
+                }
+            }
+            None::<()>
+        });
+    }
+    Ok(PetCensus { template: context.scene.template.clone(), found })
+}
+
+/// The categories examples ask about, per template and pair of sub-types: those whose
+/// calibration scenes offer at least [`CALIBRATION_MIN_RATE`] candidates per scene of both
+/// sub-types of the pair.
+pub fn calibrate(samples: &[PetCensus]) -> PetBalance {
+    let mut per_template: BTreeMap<&str, (u32, BTreeMap<&str, [u32; 6]>)> = BTreeMap::new();
+    for sample in samples {
+        let (scenes, counts) = per_template.entry(&sample.template).or_default();
+        *scenes += 1;
+        for (category, subtype) in &sample.found {
+            counts.entry(category).or_default()[*subtype] += 1;
+        }
+    }
+    let mut asked = BTreeMap::new();
+    for (template, (scenes, counts)) in per_template {
+        let often = |n: u32| n as f32 >= CALIBRATION_MIN_RATE * scenes as f32;
+        let pairs: [Vec<String>; 3] = std::array::from_fn(|pair| {
+            let qualifies = |row: &[u32; 6]| often(row[2 * pair]) && often(row[2 * pair + 1]);
+            counts.iter().filter(|(_, row)| qualifies(row)).map(|(category, _)| category.to_string()).collect()
+        });
+        if pairs.iter().any(|categories| !categories.is_empty()) {
+            asked.insert(template.to_string(), pairs);
+        }
+    }
+    PetBalance { asked }
 }
 
 /// Distance question phrasings; `{turn}` is "left" or "right", `{object}` "the sofa".
@@ -587,4 +774,41 @@ fn chain_of_thought(
     }
     steps.push(format!("The answer is {letter}: {answer_text}."));
     numbered(&steps)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn census(template: &str, found: &[(&str, usize, usize)]) -> PetCensus {
+        let found =
+            found.iter().flat_map(|&(category, subtype, n)| (0..n).map(move |_| (category.to_string(), subtype)));
+        PetCensus { template: template.to_string(), found: found.collect() }
+    }
+
+    #[test]
+    fn a_category_is_asked_for_a_pair_only_when_both_answers_are_found_often() {
+        // 16 scenes: a category needs 2 candidates (1/8 per scene) of each sub-type of a pair.
+        let mut samples = vec![census("room", &[("sofa", 0, 5), ("sofa", 1, 2), ("sofa", 2, 9), ("sofa", 3, 1)])];
+        samples.push(census("room", &[("lamp", 4, 2), ("lamp", 5, 2), ("lamp", 0, 30)]));
+        samples.extend((0..14).map(|_| census("room", &[])));
+        samples.push(census("hall", &[("bench", 0, 1)]));
+        let balance = calibrate(&samples);
+        let room = &balance.asked["room"];
+        assert_eq!(room[0], vec!["sofa".to_string()], "the lamp is never further");
+        assert!(room[1].is_empty(), "the sofa is left-then-right once only");
+        assert_eq!(room[2], vec!["lamp".to_string()]);
+        assert!(!balance.asked.contains_key("hall"), "one candidate in one scene is not a category");
+    }
+
+    #[test]
+    fn both_sub_types_of_a_pair_read_alike() {
+        for (subtype, name) in SUBTYPES.iter().enumerate() {
+            let partner = SUBTYPES[subtype ^ 1];
+            assert_eq!(pair_of(subtype), pair_of(subtype ^ 1));
+            // Same question kind, and for position the same side before the turn.
+            let stem = |s: &str| s.rsplit_once('_').map(|(head, _)| head.to_string()).unwrap_or_default();
+            assert_eq!(stem(name), stem(partner), "{name} and {partner}");
+        }
+    }
 }
