@@ -3,13 +3,21 @@
 //!
 //! One [`Record`] is one row. [`schema`] is its Arrow schema, declared once in [`columns`]
 //! and carrying the Hugging Face `datasets` features in its metadata, so image columns load
-//! as PIL images. [`shard`] writes and reads Parquet shards of records. Every column is
-//! described in docs/schema.md.
+//! as PIL images. [`shard`] writes and reads Parquet shards of records; [`manifest`] lists a
+//! dataset's shards by [`Split`] and [`Task`]; [`images`] decodes the id and depth images.
+//! Every column is described in docs/schema.md.
 
 pub mod columns;
+pub mod images;
+pub mod manifest;
 pub mod record;
 pub mod shard;
+pub mod split;
+pub mod task;
 
 pub use columns::{SCHEMA_VERSION, schema};
+pub use manifest::{DATASET_FORMAT, DatasetError, GeneratorInfo, MANIFEST_FILE, Manifest, ShardEntry, StreamEntry};
 pub use record::{Camera, Image, ObjectInfo, Record};
-pub use shard::{EncodedRows, ShardError, ShardWriter, read_columns, read_records};
+pub use shard::{EncodedRows, ShardError, ShardWriter, read_columns, read_records, stream_records};
+pub use split::Split;
+pub use task::Task;

@@ -212,7 +212,7 @@ pub const COLUMN_BATCH_ROWS: usize = 256;
 pub fn read_columns<T: serde::de::DeserializeOwned>(
     path: &Path,
     columns: &[&str],
-) -> Result<impl Iterator<Item = Result<Vec<T>, ShardError>>, ShardError> {
+) -> Result<impl Iterator<Item = Result<Vec<T>, ShardError>> + use<T>, ShardError> {
     let file = File::open(path).map_err(|source| ShardError::Io { path: path.to_path_buf(), source })?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| parquet_error(path, e))?;
     check_schema(path, builder.schema())?;
@@ -235,18 +235,21 @@ pub fn read_columns<T: serde::de::DeserializeOwned>(
     }))
 }
 
+/// Reads a shard's records batch by batch (at most [`COLUMN_BATCH_ROWS`] rows in memory at a
+/// time, never the whole shard), checking its schema first: the reader for shards of
+/// hundreds of megabytes.
+pub fn stream_records(
+    path: &Path,
+) -> Result<impl Iterator<Item = Result<Vec<Record>, ShardError>> + use<>, ShardError> {
+    let names: Vec<&str> = crate::columns::COLUMNS.iter().map(|column| column.name).collect();
+    read_columns(path, &names)
+}
+
 /// Reads every record of a shard, checking its schema first.
 pub fn read_records(path: &Path) -> Result<Vec<Record>, ShardError> {
-    let file = File::open(path).map_err(|source| ShardError::Io { path: path.to_path_buf(), source })?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| parquet_error(path, e))?;
-    check_schema(path, builder.schema())?;
-    let reader = builder.build().map_err(|e| parquet_error(path, e))?;
     let mut records = Vec::new();
-    for batch in reader {
-        let batch: RecordBatch = batch.map_err(|e| parquet_error(path, e))?;
-        let rows: Vec<Record> = serde_arrow::from_record_batch(&batch)
-            .map_err(|e| ShardError::Rows { path: path.to_path_buf(), message: e.to_string() })?;
-        records.extend(rows);
+    for batch in stream_records(path)? {
+        records.extend(batch?);
     }
     Ok(records)
 }
@@ -313,6 +316,9 @@ mod tests {
         writer.write(&records[3..]).unwrap();
         writer.finish().unwrap();
         assert_eq!(read_records(&path).unwrap(), records);
+        let batches: Vec<Vec<Record>> = stream_records(&path).unwrap().map(Result::unwrap).collect();
+        assert!(batches.iter().all(|batch| batch.len() <= COLUMN_BATCH_ROWS));
+        assert_eq!(batches.concat(), records);
     }
 
     #[test]

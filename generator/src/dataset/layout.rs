@@ -3,47 +3,10 @@
 //! rows. A shard is the unit of work, of resuming and of sharing work between machines, so
 //! any worker can tell which examples are its own without talking to the others.
 
-use std::fmt;
-
-use serde::{Deserialize, Serialize};
-
 use super::config::DatasetConfig;
 use crate::tasks::Task;
 
-/// A split of the dataset.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Split {
-    /// Training.
-    Train,
-    /// Validation.
-    Validation,
-    /// Test.
-    Test,
-    /// The strict evaluation benchmark (larger margins, no near-threshold cases).
-    Benchmark,
-}
-
-impl Split {
-    /// Every split, in order.
-    pub const ALL: [Split; 4] = [Split::Train, Split::Validation, Split::Test, Split::Benchmark];
-
-    /// The name in file paths and records.
-    pub fn name(self) -> &'static str {
-        match self {
-            Split::Train => "train",
-            Split::Validation => "validation",
-            Split::Test => "test",
-            Split::Benchmark => "benchmark",
-        }
-    }
-}
-
-impl fmt::Display for Split {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+pub use ipt_schema::Split;
 
 /// The examples of one task in one split.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -19,31 +19,23 @@ use super::layout::{Split, Unit, streams, units};
 use super::stats::Distribution;
 use crate::audit::AuditReport;
 use crate::files::{write_atomic, write_new_atomic};
-use crate::tasks::Task;
+use ipt_schema::Task;
+pub use ipt_schema::manifest::{DATASET_FORMAT, GeneratorInfo, MANIFEST_FILE, ShardEntry, StreamEntry};
+
+/// The manifest as the generator writes and reads it, with its configuration typed.
+pub type Manifest = ipt_schema::Manifest<DatasetConfig>;
+
+/// The generator of this build, as a manifest records it.
+pub fn this_generator() -> GeneratorInfo {
+    GeneratorInfo {
+        name: "ipt-gen".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        git: env!("IPT_GIT_HASH").into(),
+    }
+}
 
 /// Folder of the generator's state inside a dataset folder.
 pub const STATE_DIR: &str = ".ipt-gen";
-
-/// A finished shard file, as listed in the manifest.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ShardEntry {
-    /// Path inside the dataset folder.
-    pub path: String,
-    /// Split.
-    pub split: Split,
-    /// Task.
-    pub task: Task,
-    /// Shard number within its (split, task) stream.
-    pub shard: u64,
-    /// Index of the file's first example in the stream.
-    pub first_index: u64,
-    /// Rows (examples).
-    pub rows: u64,
-    /// File size, bytes.
-    pub bytes: u64,
-    /// SHA-256 of the file, hex.
-    pub sha256: String,
-}
 
 /// What is kept beside a finished shard: its files' entries and its label distribution.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -76,60 +68,6 @@ pub struct PartRows {
     pub first_index: u64,
     /// Rows in the file.
     pub rows: u64,
-}
-
-/// The generator that made a dataset.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GeneratorInfo {
-    /// `ipt-gen`.
-    pub name: String,
-    /// Crate version.
-    pub version: String,
-    /// Git commit it was built from (`unknown` outside a checkout).
-    pub git: String,
-}
-
-impl GeneratorInfo {
-    /// This build.
-    pub fn current() -> GeneratorInfo {
-        GeneratorInfo {
-            name: "ipt-gen".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            git: env!("IPT_GIT_HASH").into(),
-        }
-    }
-}
-
-/// One (split, task) stream of the manifest.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StreamEntry {
-    /// Split.
-    pub split: Split,
-    /// Task.
-    pub task: Task,
-    /// Examples.
-    pub count: u64,
-    /// Seed of its scenes and sampling.
-    pub seed: u64,
-}
-
-/// `manifest.json`: everything needed to check and reproduce the dataset.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Manifest {
-    /// Always `ipt-dataset`.
-    pub format: String,
-    /// Record schema version (`ipt_schema::SCHEMA_VERSION`).
-    pub schema_version: u32,
-    /// The generator.
-    pub generator: GeneratorInfo,
-    /// The configuration.
-    pub config: DatasetConfig,
-    /// Total examples.
-    pub examples: u64,
-    /// The streams.
-    pub streams: Vec<StreamEntry>,
-    /// Every shard, in layout order.
-    pub shards: Vec<ShardEntry>,
 }
 
 /// The blind-baseline audit's file in a dataset folder (see `ipt-gen audit`).
@@ -356,9 +294,9 @@ impl DatasetDir {
             );
         }
         let manifest = Manifest {
-            format: "ipt-dataset".into(),
+            format: DATASET_FORMAT.into(),
             schema_version: ipt_schema::SCHEMA_VERSION,
-            generator: GeneratorInfo::current(),
+            generator: this_generator(),
             config: config.clone(),
             examples: shards.iter().map(|s| s.rows).sum(),
             streams: streams(config)
@@ -372,7 +310,7 @@ impl DatasetDir {
         let audit: Option<AuditReport> = read_json(&self.root.join(AUDIT_FILE)).ok();
         let card = super::card::card(&manifest, &stats, audit.as_ref());
         write_atomic(&self.root.join("README.md"), card.as_bytes())?;
-        write_json(&self.root.join("manifest.json"), &manifest)?;
+        write_json(&self.root.join(MANIFEST_FILE), &manifest)?;
         Ok(manifest)
     }
 
@@ -387,7 +325,7 @@ impl DatasetDir {
 
     /// Reads `manifest.json`.
     pub fn manifest(&self) -> Result<Manifest> {
-        read_json(&self.root.join("manifest.json"))
+        read_json(&self.root.join(MANIFEST_FILE))
     }
 }
 
