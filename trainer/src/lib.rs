@@ -1,2 +1,6 @@
-//! The IPT trainer: candle model, Parquet data loading, training and evaluation.
-//! It lands with its own issue; until then this crate only reserves its place in the workspace.
+//! The IPT trainer: a candle model that learns to imagine, trained and evaluated on the
+//! generator's shards. It reads datasets through `ipt-schema` alone (never the generator).
+//!
+//! - [`model`]: the transformer and its parts.
+
+pub mod model;
