@@ -4,7 +4,12 @@
 //! - [`llama`]: the language model (Llama architecture, Hugging Face weight names).
 //! - [`autoencoder`]: the convolutional image autoencoder whose latents are imagined.
 //! - [`flow`]: rectified flow for the imagination latents (mixing, velocity, Euler sampling).
+//! - [`vision`]: the input-image encoder (a small ViT and a projector).
+//! - [`ipt`]: the whole model: the sequence of image, text and latent tokens, its mask and
+//!   its two losses.
 
 pub mod autoencoder;
 pub mod flow;
+pub mod ipt;
 pub mod llama;
+pub mod vision;

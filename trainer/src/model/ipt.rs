@@ -1,0 +1,401 @@
+//! The IPT model: input-image tokens, text, and imagination latent tokens in one Llama
+//! sequence, trained with the answer's cross-entropy and the imagination's rectified-flow
+//! loss, weighted 1:1 as in the paper.
+//!
+//! One example's sequence, in order:
+//!
+//! ```text
+//! [image patches][prompt: question, options][think][noisy latents][clean latents][target]
+//! ```
+//!
+//! The last four exist only for imagining examples (the `ipt` regime); an answer-only example
+//! is `[image patches][prompt][target]`. The noisy block learns the velocity toward the
+//! ground-truth latents from everything before it (its tokens see each other); the clean
+//! block holds the ground-truth latents (its tokens see each other and the prefix, never the
+//! noisy block), and the target text sees the clean block but never the noisy one: the
+//! answer is trained with the true imagination in context. At inference the noisy block is
+//! sampled and then copied into the clean block.
+
+use candle_core::{DType, Device, Module, Result, Tensor};
+use candle_nn::{Linear, VarBuilder};
+use serde::{Deserialize, Serialize};
+
+use super::llama::{Llama, LlamaConfig};
+use super::vision::{VisionConfig, VisionEncoder, patchify};
+
+/// Sizes of the whole model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IptConfig {
+    /// The language model (Hugging Face Llama `config.json` fields).
+    pub language: LlamaConfig,
+    /// The input-image encoder.
+    pub vision: VisionConfig,
+    /// The imagination latents.
+    pub latent: LatentConfig,
+}
+
+/// The shape of the autoencoder's latents and how they become tokens.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LatentConfig {
+    /// Channels of a latent grid cell (the autoencoder's `latent_channels`).
+    pub channels: usize,
+    /// Cells per side of the latent grid (the autoencoder's `latent_size`).
+    pub grid: usize,
+    /// Cells per side of one latent token (BAGEL: 2).
+    pub patch: usize,
+}
+
+impl LatentConfig {
+    /// Tokens per imagination.
+    pub fn tokens(&self) -> usize {
+        (self.grid / self.patch).pow(2)
+    }
+
+    /// Values per token.
+    pub fn token_values(&self) -> usize {
+        self.channels * self.patch * self.patch
+    }
+}
+
+/// What one example puts in the sequence (its images are passed to [`IptModel::losses`]
+/// stacked with the rest of the batch's).
+#[derive(Debug, Clone)]
+pub struct Item {
+    /// Number of input images.
+    pub images: usize,
+    /// Token ids of the prompt: question, options and the regime's instruction.
+    pub prompt: Vec<u32>,
+    /// The imagination, for imagining examples.
+    pub imagination: Option<Imagining>,
+    /// Token ids of the supervised text (the answer, or chain of thought and answer), ending
+    /// with the end-of-text token.
+    pub target: Vec<u32>,
+}
+
+/// The imagination part of an imagining example.
+#[derive(Debug, Clone)]
+pub struct Imagining {
+    /// Token ids of the think phrase.
+    pub think: Vec<u32>,
+    /// Ground-truth latents `(c, g, g)` from the frozen autoencoder.
+    pub latents: Tensor,
+    /// Gaussian noise of the same shape.
+    pub noise: Tensor,
+    /// The flow time in (0, 1).
+    pub time: f32,
+}
+
+/// The two losses and their sum.
+#[derive(Debug, Clone)]
+pub struct Losses {
+    /// Mean cross-entropy over target tokens.
+    pub text: Tensor,
+    /// Mean squared velocity error over the noisy latents (zero without imaginations).
+    pub flow: Tensor,
+    /// `text + flow`.
+    pub total: Tensor,
+}
+
+/// What a sequence position holds, for the attention mask.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    Prefix,
+    Noisy,
+    Clean,
+    Target,
+    Pad,
+}
+
+/// The model.
+#[derive(Debug, Clone)]
+pub struct IptModel {
+    language: Llama,
+    vision: VisionEncoder,
+    latent_in: Linear,
+    time_mlp: (Linear, Linear),
+    velocity_head: Linear,
+    config: IptConfig,
+}
+
+/// Sinusoidal embedding of a time in [0, 1] with `width` values (half sines, half cosines).
+fn time_features(time: f32, width: usize) -> Vec<f32> {
+    let half = width / 2;
+    let mut features = vec![0.0; width];
+    for i in 0..half {
+        let frequency = (-(10_000f32.ln()) * i as f32 / half as f32).exp();
+        let angle = 1000.0 * time * frequency;
+        features[i] = angle.sin();
+        features[half + i] = angle.cos();
+    }
+    features
+}
+
+impl IptModel {
+    /// Loads the language model at the root (Hugging Face names: `model.*`, `lm_head`) and
+    /// the rest under `vision.*`, `latent_in`, `time_mlp.{0,1}` and `velocity_head`; the
+    /// velocity head starts at zero.
+    pub fn new(config: &IptConfig, vb: VarBuilder) -> Result<IptModel> {
+        let hidden = config.language.hidden_size;
+        let values = config.latent.token_values();
+        let velocity_head = Linear::new(
+            vb.get_with_hints((values, hidden), "velocity_head.weight", candle_nn::Init::Const(0.0))?,
+            None,
+        );
+        Ok(IptModel {
+            language: Llama::new(&config.language, vb.clone())?,
+            vision: VisionEncoder::new(&config.vision, hidden, vb.pp("vision"))?,
+            latent_in: candle_nn::linear(values, hidden, vb.pp("latent_in"))?,
+            time_mlp: (
+                candle_nn::linear(hidden, hidden, vb.pp("time_mlp.0"))?,
+                candle_nn::linear(hidden, hidden, vb.pp("time_mlp.1"))?,
+            ),
+            velocity_head,
+            config: config.clone(),
+        })
+    }
+
+    /// Latents `(c, g, g)` at flow time `time` -> tokens `(L, h)`.
+    fn latent_tokens(&self, latents: &Tensor, time: f32) -> Result<Tensor> {
+        let hidden = self.config.language.hidden_size;
+        let patches = patchify(&latents.unsqueeze(0)?, self.config.latent.patch)?.squeeze(0)?;
+        let features = Tensor::from_vec(time_features(time, hidden), (1, hidden), latents.device())?;
+        let time = self.time_mlp.1.forward(&self.time_mlp.0.forward(&features)?.silu()?)?;
+        self.latent_in.forward(&patches)?.broadcast_add(&time)
+    }
+
+    /// The batch's losses. `images` `(total images, 3, s, s)` are the items' input images in
+    /// item order.
+    pub fn losses(&self, images: &Tensor, items: &[Item]) -> Result<Losses> {
+        let device = images.device().clone();
+        let image_tokens = self.vision.forward(images)?; // (n, patches, h)
+        let mut sequences = Vec::with_capacity(items.len());
+        let mut layouts = Vec::with_capacity(items.len());
+        let mut next_image = 0;
+        for item in items {
+            let (sequence, layout) = self.sequence(&image_tokens, next_image, item)?;
+            next_image += item.images;
+            sequences.push(sequence);
+            layouts.push(layout);
+        }
+        let longest = layouts.iter().map(Vec::len).max().unwrap_or(0);
+        let hidden = self.config.language.hidden_size;
+        let padded = sequences
+            .iter()
+            .map(|s| {
+                let pad = longest - s.dim(0)?;
+                if pad == 0 {
+                    Ok(s.clone())
+                } else {
+                    Tensor::cat(&[s, &Tensor::zeros((pad, hidden), s.dtype(), &device)?], 0)
+                }
+            })
+            .collect::<Result<Vec<_>>>()?;
+        for layout in &mut layouts {
+            layout.resize(longest, Part::Pad);
+        }
+        let mask = attention_mask(&layouts, &device)?;
+        let states = self.language.hidden(&Tensor::stack(&padded, 0)?, &mask)?; // (b, T, h)
+        let text = self.text_loss(&states, &layouts, items)?;
+        let flow = self.flow_loss(&states, &layouts, items)?;
+        let total = (&text + &flow)?;
+        Ok(Losses { text, flow, total })
+    }
+
+    /// One item's embeddings `(T, h)` and what each position holds.
+    fn sequence(&self, image_tokens: &Tensor, first_image: usize, item: &Item) -> Result<(Tensor, Vec<Part>)> {
+        let mut pieces = Vec::new();
+        let mut layout = Vec::new();
+        let mut push = |piece: Tensor, part: Part| -> Result<()> {
+            layout.extend(std::iter::repeat_n(part, piece.dim(0)?));
+            pieces.push(piece);
+            Ok(())
+        };
+        let hidden = self.config.language.hidden_size;
+        if item.images > 0 {
+            push(image_tokens.narrow(0, first_image, item.images)?.reshape(((), hidden))?, Part::Prefix)?;
+        }
+        let text = |ids: &[u32]| -> Result<Tensor> {
+            let ids = Tensor::new(ids, image_tokens.device())?.unsqueeze(0)?;
+            self.language.embed(&ids)?.squeeze(0)
+        };
+        let mut prefix = item.prompt.clone();
+        if let Some(imagining) = &item.imagination {
+            prefix.extend(&imagining.think);
+        }
+        push(text(&prefix)?, Part::Prefix)?;
+        if let Some(imagining) = &item.imagination {
+            let pair = super::flow::mix(
+                &imagining.latents.unsqueeze(0)?,
+                &imagining.noise.unsqueeze(0)?,
+                &Tensor::new(&[imagining.time], image_tokens.device())?,
+            )?;
+            push(self.latent_tokens(&pair.noisy.squeeze(0)?, imagining.time)?, Part::Noisy)?;
+            push(self.latent_tokens(&imagining.latents, 0.0)?, Part::Clean)?;
+        }
+        push(text(&item.target)?, Part::Target)?;
+        Ok((Tensor::cat(&pieces, 0)?, layout))
+    }
+
+    /// Mean cross-entropy of each target token predicted from the position before it.
+    fn text_loss(&self, states: &Tensor, layouts: &[Vec<Part>], items: &[Item]) -> Result<Tensor> {
+        let mut rows = Vec::new();
+        let mut targets: Vec<u32> = Vec::new();
+        for (b, (layout, item)) in layouts.iter().zip(items).enumerate() {
+            let start = layout.iter().position(|&p| p == Part::Target).unwrap_or(0);
+            if start == 0 {
+                candle_core::bail!("example {b}: nothing precedes the target text to predict it from");
+            }
+            // The state before each target token predicts it.
+            rows.push(states.get(b)?.narrow(0, start - 1, item.target.len())?);
+            targets.extend(&item.target);
+        }
+        let logits = self.language.logits(&Tensor::cat(&rows, 0)?.unsqueeze(0)?)?.squeeze(0)?;
+        let targets = Tensor::new(targets.as_slice(), states.device())?;
+        candle_nn::loss::cross_entropy(&logits, &targets)
+    }
+
+    /// Mean squared error of the velocity predicted at the noisy latent tokens.
+    fn flow_loss(&self, states: &Tensor, layouts: &[Vec<Part>], items: &[Item]) -> Result<Tensor> {
+        let mut predicted = Vec::new();
+        let mut expected = Vec::new();
+        for (b, (layout, item)) in layouts.iter().zip(items).enumerate() {
+            let Some(imagining) = &item.imagination else { continue };
+            let start = layout.iter().position(|&p| p == Part::Noisy).unwrap_or(0);
+            predicted.push(states.get(b)?.narrow(0, start, self.config.latent.tokens())?);
+            let velocity = (&imagining.noise - &imagining.latents)?;
+            expected.push(patchify(&velocity.unsqueeze(0)?, self.config.latent.patch)?.squeeze(0)?);
+        }
+        if predicted.is_empty() {
+            return Tensor::zeros((), DType::F32, states.device());
+        }
+        let predicted = self.velocity_head.forward(&Tensor::cat(&predicted, 0)?)?;
+        (predicted - Tensor::cat(&expected, 0)?)?.sqr()?.mean_all()
+    }
+}
+
+/// The additive mask `(b, 1, T, T)` for the layouts (see the module docs).
+fn attention_mask(layouts: &[Vec<Part>], device: &Device) -> Result<Tensor> {
+    let t = layouts.first().map_or(0, Vec::len);
+    let mut values = Vec::with_capacity(layouts.len() * t * t);
+    for layout in layouts {
+        let block_end = |part: Part| layout.iter().rposition(|&p| p == part).map_or(0, |i| i + 1);
+        let (noisy_end, clean_end) = (block_end(Part::Noisy), block_end(Part::Clean));
+        for (q, &query) in layout.iter().enumerate() {
+            for (k, &key) in layout.iter().enumerate() {
+                let visible = match (query, key) {
+                    // Padding only sees itself, so its softmax row stays finite.
+                    (Part::Pad, _) => k == q,
+                    (_, Part::Pad) => false,
+                    // Later text never sees the noisy latents.
+                    (Part::Clean | Part::Target, Part::Noisy) => false,
+                    // Latent blocks see their own block whole.
+                    (Part::Noisy, _) => k < noisy_end,
+                    (Part::Clean, _) => k < clean_end,
+                    _ => k <= q,
+                };
+                values.push(if visible { 0.0 } else { f32::NEG_INFINITY });
+            }
+        }
+    }
+    Tensor::from_vec(values, (layouts.len(), 1, t, t), device)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_nn::{Optimizer, VarMap};
+
+    fn config() -> IptConfig {
+        IptConfig {
+            language: LlamaConfig {
+                vocab_size: 40,
+                hidden_size: 32,
+                intermediate_size: 64,
+                num_hidden_layers: 2,
+                num_attention_heads: 4,
+                num_key_value_heads: Some(2),
+                rms_norm_eps: 1e-5,
+                rope_theta: 10_000.0,
+                max_position_embeddings: 128,
+                tie_word_embeddings: false,
+            },
+            vision: VisionConfig { image_size: 8, patch_size: 4, width: 16, layers: 1, heads: 2 },
+            latent: LatentConfig { channels: 2, grid: 4, patch: 2 },
+        }
+    }
+
+    fn item(images: usize, answer: u32, imagining: Option<f32>) -> Item {
+        let device = Device::Cpu;
+        let imagination = imagining.map(|time| Imagining {
+            think: vec![5, 6],
+            latents: Tensor::full(answer as f32 / 10.0, (2, 4, 4), &device).unwrap(),
+            noise: Tensor::rand(-1f32, 1.0, (2, 4, 4), &device).unwrap(),
+            time,
+        });
+        Item { images, prompt: vec![1, 2, 3 + answer], imagination, target: vec![answer, 39] }
+    }
+
+    #[test]
+    fn the_mask_hides_noise_from_the_answer_and_padding_from_everyone() {
+        use Part::*;
+        let layout = vec![Prefix, Prefix, Noisy, Noisy, Clean, Clean, Target, Pad];
+        let mask = attention_mask(std::slice::from_ref(&layout), &Device::Cpu).unwrap();
+        let rows: Vec<Vec<f32>> = mask.squeeze(0).unwrap().squeeze(0).unwrap().to_vec2().unwrap();
+        let sees = |q: usize| -> Vec<usize> { (0..8).filter(|&k| rows[q][k] == 0.0).collect() };
+        assert_eq!(sees(1), vec![0, 1]);
+        assert_eq!(sees(2), vec![0, 1, 2, 3], "noisy latents see each other and the prefix");
+        assert_eq!(sees(4), vec![0, 1, 4, 5], "clean latents never see the noise");
+        assert_eq!(sees(6), vec![0, 1, 4, 5, 6], "the answer sees the clean imagination");
+        assert_eq!(sees(7), vec![7]);
+    }
+
+    #[test]
+    fn every_weight_learns_in_each_regime() {
+        // Answer-only, imagining, and a mixed batch (padding included).
+        let batches: [Vec<Item>; 3] = [
+            vec![item(1, 7, None), item(2, 8, None)],
+            vec![item(1, 7, Some(0.3)), item(1, 8, Some(0.9))],
+            vec![item(2, 7, Some(0.5)), item(1, 8, None)],
+        ];
+        for (regime, items) in batches.iter().enumerate() {
+            let varmap = VarMap::new();
+            let model = IptModel::new(&config(), VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu)).unwrap();
+            let count: usize = items.iter().map(|i| i.images).sum();
+            let images = Tensor::rand(-1f32, 1.0, (count, 3, 8, 8), &Device::Cpu).unwrap();
+            // One step first, so the zero-initialised velocity head passes gradient back.
+            let mut optimizer = candle_nn::AdamW::new_lr(varmap.all_vars(), 1e-2).unwrap();
+            optimizer.backward_step(&model.losses(&images, items).unwrap().total).unwrap();
+            let losses = model.losses(&images, items).unwrap();
+            let gradients = losses.total.backward().unwrap();
+            let imagining = items.iter().any(|i| i.imagination.is_some());
+            for (name, var) in varmap.data().lock().unwrap().iter() {
+                // Without imaginations the latent path is simply unused.
+                let latent_path = ["latent_in", "time_mlp", "velocity_head"].iter().any(|p| name.starts_with(p));
+                if latent_path && !imagining {
+                    continue;
+                }
+                let norm = gradients
+                    .get(var.as_tensor())
+                    .map(|g| g.abs().unwrap().sum_all().unwrap().to_scalar::<f32>().unwrap());
+                assert!(norm.is_some_and(|n| n > 0.0), "regime {regime}: {name} gets no gradient");
+            }
+            let flow = losses.flow.to_scalar::<f32>().unwrap();
+            assert_eq!(flow > 0.0, imagining, "regime {regime}: flow loss {flow}");
+        }
+    }
+
+    #[test]
+    fn a_tiny_model_learns_to_answer_from_the_prompt() {
+        let varmap = VarMap::new();
+        let model = IptModel::new(&config(), VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu)).unwrap();
+        let items = vec![item(1, 7, Some(0.4)), item(1, 8, Some(0.6)), item(1, 9, None)];
+        let images = Tensor::rand(-1f32, 1.0, (3, 3, 8, 8), &Device::Cpu).unwrap();
+        let mut optimizer = candle_nn::AdamW::new_lr(varmap.all_vars(), 1e-2).unwrap();
+        let first = model.losses(&images, &items).unwrap().text.to_scalar::<f32>().unwrap();
+        for _ in 0..60 {
+            optimizer.backward_step(&model.losses(&images, &items).unwrap().total).unwrap();
+        }
+        let last = model.losses(&images, &items).unwrap().text.to_scalar::<f32>().unwrap();
+        assert!(last < 0.05 * first, "text loss {first} -> {last}");
+    }
+}
