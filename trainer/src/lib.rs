@@ -3,6 +3,8 @@
 //!
 //! - [`data`]: reading datasets and turning examples into model inputs.
 //! - [`model`]: the transformer and its parts.
+//! - [`train`]: the optimizer and checkpoints.
 
 pub mod data;
 pub mod model;
+pub mod train;

@@ -5,11 +5,13 @@
 //! - [`autoencoder`]: the convolutional image autoencoder whose latents are imagined.
 //! - [`flow`]: rectified flow for the imagination latents (mixing, velocity, Euler sampling).
 //! - [`vision`]: the input-image encoder (a small ViT and a projector).
+//! - [`init`]: seeded initial weights (candle's CPU generator cannot be seeded).
 //! - [`ipt`]: the whole model: the sequence of image, text and latent tokens, its mask and
 //!   its two losses.
 
 pub mod autoencoder;
 pub mod flow;
+pub mod init;
 pub mod ipt;
 pub mod llama;
 pub mod vision;
