@@ -15,3 +15,25 @@ pub mod init;
 pub mod ipt;
 pub mod llama;
 pub mod vision;
+
+/// Test helper: the variables of `varmap` that `gradients` gives no non-zero gradient (a cut
+/// graph returns from `backward()` without an error, so every model's tests look).
+#[cfg(test)]
+pub(crate) fn without_gradient(
+    varmap: &candle_nn::VarMap,
+    gradients: &candle_core::backprop::GradStore,
+) -> Vec<String> {
+    let data = varmap.data().lock().expect("VarMap lock");
+    let mut missing: Vec<String> = data
+        .iter()
+        .filter(|(_, var)| {
+            let norm = gradients
+                .get(var.as_tensor())
+                .map(|g| g.abs().and_then(|a| a.sum_all()).and_then(|s| s.to_scalar::<f32>()));
+            !matches!(norm, Some(Ok(n)) if n > 0.0)
+        })
+        .map(|(name, _)| name.clone())
+        .collect();
+    missing.sort();
+    missing
+}
