@@ -3,8 +3,14 @@
 //!
 //! - [`data`]: reading datasets and turning examples into model inputs.
 //! - [`model`]: the transformer and its parts.
-//! - [`train`]: the optimizer and checkpoints.
+//! - [`train`]: the optimizer, checkpoints and the training runs.
+//! - [`eval`]: a trained run answering a split, and its scores.
+//! - [`bench`]: training speed against candle's own matmul rate.
+//! - [`report`]: evaluated runs beside the paper's numbers, and their training curves.
 
+pub mod bench;
 pub mod data;
+pub mod eval;
 pub mod model;
+pub mod report;
 pub mod train;

@@ -3,6 +3,7 @@
 //! columns used, a few hundred rows in memory at a time).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use image::RgbImage;
@@ -26,8 +27,11 @@ const COLUMNS: [&str; 12] = [
     "imagination",
 ];
 
+/// The text columns (what a tokenizer is trained on).
+const TEXT_COLUMNS: [&str; 4] = ["question", "choices", "cot", "think"];
+
 /// The projected row (field names are column names).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 struct Row {
     id: String,
     task: String,
@@ -86,6 +90,40 @@ fn decode(image: &Image, size: u32, what: &str) -> Result<RgbImage> {
     Ok(image::imageops::resize(&decoded, size, size, FilterType::Triangle))
 }
 
+/// An example as stored: its fields read, its images still PNG bytes (cheap to hold and
+/// shuffle; decoding is the expensive part, done by [`StoredExample::decode`]).
+#[derive(Debug, Clone)]
+pub struct StoredExample {
+    row: Row,
+    shard: Arc<PathBuf>,
+}
+
+impl StoredExample {
+    /// `<split>-<task>-<index>`.
+    pub fn id(&self) -> &str {
+        &self.row.id
+    }
+
+    /// The example with its images decoded and resized to `size`; an error names the shard
+    /// and the example.
+    pub fn decode(&self, size: u32) -> Result<Example> {
+        Example::from_row(self.row.clone(), size).with_context(|| self.shard.display().to_string())
+    }
+}
+
+/// The text fields of one example.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ExampleText {
+    /// The question.
+    pub question: String,
+    /// The options.
+    pub choices: Vec<String>,
+    /// Chain of thought.
+    pub cot: String,
+    /// The think phrase.
+    pub think: String,
+}
+
 impl Example {
     fn from_row(row: Row, size: u32) -> Result<Example> {
         let task: Task = row.task.parse().map_err(|e: String| anyhow::anyhow!("{}: {e}", row.id))?;
@@ -131,18 +169,30 @@ pub fn shard_paths(dir: &Path, split: Split, task: Option<Task>) -> Result<Vec<P
     Ok(paths)
 }
 
-/// Reads the examples of one shard in batches of at most 256 rows, images resized to
-/// `size`; every error names the shard (and the example).
-pub fn read_shard(path: &Path, size: u32) -> Result<impl Iterator<Item = Result<Vec<Example>>> + use<>> {
+/// Reads the examples of one shard in batches of at most 256 rows, images left encoded (see
+/// [`StoredExample::decode`]); every error names the shard.
+pub fn read_shard(path: &Path) -> Result<impl Iterator<Item = Result<Vec<StoredExample>>> + use<>> {
     let batches = read_columns::<Row>(path, &COLUMNS)?;
-    let path = path.to_path_buf();
-    Ok(batches.map(move |batch| {
-        let rows = batch?;
-        rows.into_iter()
-            .map(|row| Example::from_row(row, size))
-            .collect::<Result<Vec<_>>>()
-            .with_context(|| path.display().to_string())
-    }))
+    let shard = Arc::new(path.to_path_buf());
+    Ok(batches
+        .map(move |batch| Ok(batch?.into_iter().map(|row| StoredExample { row, shard: Arc::clone(&shard) }).collect())))
+}
+
+/// Reads only the text fields of one shard (no image bytes), in batches.
+pub fn read_texts(path: &Path) -> Result<impl Iterator<Item = Result<Vec<ExampleText>>> + use<>> {
+    Ok(read_columns::<ExampleText>(path, &TEXT_COLUMNS)?.map(|batch| Ok(batch?)))
+}
+
+/// Reads and decodes every example of one shard, images resized to `size` (for tests and
+/// small splits; the loader decodes lazily).
+pub fn read_decoded(path: &Path, size: u32) -> Result<Vec<Example>> {
+    let mut examples = Vec::new();
+    for batch in read_shard(path)? {
+        for stored in batch? {
+            examples.push(stored.decode(size)?);
+        }
+    }
+    Ok(examples)
 }
 
 #[cfg(test)]
@@ -156,7 +206,7 @@ mod tests {
         testing::dataset(dir.path(), &[Split::Train, Split::Test], 5);
         let paths = shard_paths(dir.path(), Split::Train, Some(Task::Pet)).unwrap();
         assert_eq!(paths.len(), 1);
-        let examples: Vec<Example> = read_shard(&paths[0], 16).unwrap().flat_map(Result::unwrap).collect();
+        let examples = read_decoded(&paths[0], 16).unwrap();
         assert_eq!(examples.len(), 5);
         assert_eq!((examples[1].answer, letter(examples[1].answer)), (1, 'B'));
         assert_eq!(examples[0].images[0].dimensions(), (16, 16));
@@ -173,7 +223,7 @@ mod tests {
         let path = shard_paths(dir.path(), Split::Train, None).unwrap().remove(0);
         let bytes = std::fs::read(&path).unwrap();
         std::fs::write(&path, &bytes[..bytes.len() / 3]).unwrap();
-        let error = read_shard(&path, 16).err().expect("a truncated shard must not open").to_string();
+        let error = read_shard(&path).err().expect("a truncated shard must not open").to_string();
         assert!(error.contains("pet-00000-of-00001.parquet"), "{error}");
     }
 }

@@ -16,7 +16,7 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
-use super::examples::{Example, read_shard};
+use super::examples::{Example, StoredExample, read_shard};
 
 /// How the loader reads.
 #[derive(Debug, Clone)]
@@ -35,6 +35,9 @@ pub struct LoaderConfig {
     pub queue: usize,
     /// Passes over the data; `None`: until dropped.
     pub epochs: Option<u64>,
+    /// Batches to pass over first without decoding their images: a resumed run skips what
+    /// it has already trained on and sees the batches an uninterrupted run would.
+    pub skip: u64,
 }
 
 /// Batches from the background thread.
@@ -86,63 +89,70 @@ fn produce(config: &LoaderConfig, sender: &SyncSender<Result<Vec<Example>>>) {
         let _ = sender.send(Err(anyhow!("no shards to read")));
         return;
     }
-    let batch_size = config.batch_size.max(1);
-    let buffer_size = config.shuffle_buffer.max(batch_size);
+    let mut out = Outlet { sender, size: config.image_size, batch_size: config.batch_size.max(1), skip: config.skip };
+    let buffer_size = config.shuffle_buffer.max(out.batch_size);
     let mut epoch = 0;
     while config.epochs.is_none_or(|epochs| epoch < epochs) {
         let mut rng = ChaCha8Rng::seed_from_u64(config.seed ^ epoch.wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let mut order = config.shards.clone();
         order.shuffle(&mut rng);
-        let mut buffer: Vec<Example> = Vec::new();
+        let mut buffer: Vec<StoredExample> = Vec::new();
         for path in &order {
-            let batches = match read_shard(path, config.image_size) {
+            let batches = match read_shard(path) {
                 Ok(batches) => batches,
-                Err(error) => {
-                    let _ = sender.send(Err(error));
-                    return;
-                }
+                Err(error) => return out.fail(error),
             };
             for batch in batches {
                 match batch {
                     Ok(examples) => buffer.extend(examples),
-                    Err(error) => {
-                        let _ = sender.send(Err(error));
-                        return;
-                    }
+                    Err(error) => return out.fail(error),
                 }
                 // Half the buffer stays behind to mix with the next rows.
-                if buffer.len() >= buffer_size
-                    && !send_batches(&mut buffer, buffer_size / 2, batch_size, &mut rng, sender)
-                {
+                if buffer.len() >= buffer_size && !out.send_batches(&mut buffer, buffer_size / 2, &mut rng) {
                     return;
                 }
             }
         }
         // The epoch's last examples, the final batch possibly short.
-        if !send_batches(&mut buffer, 0, batch_size, &mut rng, sender) {
+        if !out.send_batches(&mut buffer, 0, &mut rng) {
             return;
         }
         epoch += 1;
     }
 }
 
-/// Shuffles `buffer` and sends full batches while more than `keep` examples remain (with
-/// `keep` 0: every example, the last batch possibly short). False once the receiver is gone.
-fn send_batches(
-    buffer: &mut Vec<Example>,
-    keep: usize,
+/// The sending end: decodes the batches it sends and passes over the ones to skip.
+struct Outlet<'a> {
+    sender: &'a SyncSender<Result<Vec<Example>>>,
+    size: u32,
     batch_size: usize,
-    rng: &mut ChaCha8Rng,
-    sender: &SyncSender<Result<Vec<Example>>>,
-) -> bool {
-    buffer.shuffle(rng);
-    while buffer.len() > keep && (keep == 0 || buffer.len() >= batch_size) {
-        let batch = buffer.split_off(buffer.len() - batch_size.min(buffer.len()));
-        if sender.send(Ok(batch)).is_err() {
-            return false;
-        }
+    skip: u64,
+}
+
+impl Outlet<'_> {
+    fn fail(&self, error: anyhow::Error) {
+        let _ = self.sender.send(Err(error));
     }
-    true
+
+    /// Shuffles `buffer` and sends full batches while more than `keep` examples remain (with
+    /// `keep` 0: every example, the last batch possibly short). False once the receiver is
+    /// gone or after an error was sent.
+    fn send_batches(&mut self, buffer: &mut Vec<StoredExample>, keep: usize, rng: &mut ChaCha8Rng) -> bool {
+        buffer.shuffle(rng);
+        while buffer.len() > keep && (keep == 0 || buffer.len() >= self.batch_size) {
+            let batch = buffer.split_off(buffer.len() - self.batch_size.min(buffer.len()));
+            if self.skip > 0 {
+                self.skip -= 1;
+                continue;
+            }
+            let decoded = batch.iter().map(|stored| stored.decode(self.size)).collect::<Result<Vec<_>>>();
+            let failed = decoded.is_err();
+            if self.sender.send(decoded).is_err() || failed {
+                return false;
+            }
+        }
+        true
+    }
 }
 
 #[cfg(test)]
@@ -153,7 +163,7 @@ mod tests {
     use ipt_schema::Split;
 
     fn config(shards: Vec<PathBuf>, epochs: Option<u64>) -> LoaderConfig {
-        LoaderConfig { shards, image_size: 8, batch_size: 4, seed: 5, shuffle_buffer: 8, queue: 2, epochs }
+        LoaderConfig { shards, image_size: 8, batch_size: 4, seed: 5, shuffle_buffer: 8, queue: 2, epochs, skip: 0 }
     }
 
     fn ids(loader: &mut Loader) -> Vec<Vec<String>> {
@@ -178,6 +188,8 @@ mod tests {
         epoch.dedup();
         assert_eq!(epoch.len(), 20, "one epoch holds every example once");
         assert_ne!(first.concat()[..20], first.concat()[20..], "epochs are shuffled differently");
+        let skipped = ids(&mut Loader::spawn(LoaderConfig { skip: 3, ..config(shards, Some(2)) }));
+        assert_eq!(skipped, first[3..], "skipping resumes the same order");
     }
 
     #[test]

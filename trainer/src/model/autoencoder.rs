@@ -6,8 +6,10 @@
 //! Every op has a backward in candle 0.11: strided convolutions down, nearest-neighbour
 //! upsampling and convolutions up (transposed convolutions and bilinear upsampling have none).
 
-use candle_core::{Module, Result, Tensor};
-use candle_nn::{Conv2d, Conv2dConfig, VarBuilder};
+use candle_core::{Result, Tensor};
+use candle_nn::{Linear, Module, VarBuilder};
+
+use super::vision::{patchify, unpatchify};
 use serde::{Deserialize, Serialize};
 
 /// Sizes of the autoencoder.
@@ -43,30 +45,91 @@ impl AutoencoderConfig {
     }
 }
 
-fn conv(input: usize, output: usize, kernel: usize, stride: usize, vb: VarBuilder) -> Result<Conv2d> {
-    let config = Conv2dConfig { padding: kernel / 2, stride, ..Default::default() };
-    candle_nn::conv2d(input, output, kernel, config, vb)
+/// A square convolution with "same" padding, computed as one matrix product over the
+/// shifted views of the input (im2col). candle's own CPU `conv2d` takes the kernel's gradient
+/// as a convolution whose kernel is the whole gradient image, which made a training step of
+/// this autoencoder 5 s on two cores; gathering views with `narrow` (whose backward pads) and
+/// multiplying matrices is an order of magnitude faster. Weights have candle's `conv2d`
+/// shape, names and initialisation.
+#[derive(Debug, Clone)]
+pub struct Conv {
+    /// `(out, in * k * k)`, transposed for the product.
+    weight: Tensor,
+    bias: Tensor,
+    kernel: usize,
+    stride: usize,
 }
 
+impl Conv {
+    /// Loads `weight` `(out, in, k, k)` and `bias` `(out)`; `stride` 1 or 2 with an odd
+    /// `kernel`.
+    pub fn new(input: usize, output: usize, kernel: usize, stride: usize, vb: VarBuilder) -> Result<Conv> {
+        let weight =
+            vb.get_with_hints((output, input, kernel, kernel), "weight", candle_nn::init::DEFAULT_KAIMING_NORMAL)?;
+        let bound = 1.0 / ((input * kernel * kernel) as f64).sqrt();
+        let bias = vb.get_with_hints(output, "bias", candle_nn::Init::Uniform { lo: -bound, up: bound })?;
+        Ok(Conv { weight: weight.reshape((output, ()))?.t()?, bias, kernel, stride })
+    }
+
+    /// `(b, in, h, w)` -> `(b, out, h / stride, w / stride)`.
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let (b, c, h, w) = x.dims4()?;
+        let (k, s, pad) = (self.kernel, self.stride, self.kernel / 2);
+        let (ho, wo) = (h / s, w / s);
+        let padded = if pad == 0 { x.clone() } else { x.pad_with_zeros(2, pad, pad)?.pad_with_zeros(3, pad, pad)? };
+        let mut views = Vec::with_capacity(k * k);
+        for dy in 0..k {
+            for dx in 0..k {
+                let view = padded.narrow(2, dy, s * ho)?.narrow(3, dx, s * wo)?;
+                let view = if s == 1 {
+                    view
+                } else {
+                    // Every s-th row and column.
+                    view.reshape((b, c, ho, s, wo, s))?.narrow(3, 0, 1)?.narrow(5, 0, 1)?.reshape((b, c, ho, wo))?
+                };
+                views.push(view);
+            }
+        }
+        // (b, c, k k, ho, wo) -> (b ho wo, c k k): rows are output pixels, columns match the
+        // weight's (in, ky, kx) order.
+        let columns = Tensor::stack(&views, 2)?.permute((0, 3, 4, 1, 2))?.reshape((b * ho * wo, c * k * k))?;
+        let out = columns.matmul(&self.weight)?.broadcast_add(&self.bias)?; // (b ho wo, out)
+        out.reshape((b, ho, wo, ()))?.permute((0, 3, 1, 2))?.contiguous()
+    }
+}
+
+fn conv(input: usize, output: usize, kernel: usize, stride: usize, vb: VarBuilder) -> Result<Conv> {
+    Conv::new(input, output, kernel, stride, vb)
+}
+
+/// Side of the pixel patches the encoder's stem reads and the decoder's head writes.
+const PIXEL_PATCH: usize = 2;
+
 /// Image `(b, 3, s, s)` in [-1, 1] -> latents `(b, c, s / 2^levels, s / 2^levels)`.
+///
+/// Nothing runs at full resolution: the stem reads 2 x 2 pixel patches (a linear map of each
+/// patch, the first halving) and the decoder's head writes them, which makes a training step
+/// about four times cheaper than convolving full-size images.
 #[derive(Debug, Clone)]
 pub struct Encoder {
-    stem: Conv2d,
-    /// Per level: a strided convolution (halves the size), then a plain one.
-    levels: Vec<(Conv2d, Conv2d)>,
-    head: Conv2d,
+    stem: Linear,
+    /// Per level: a strided convolution (halves the size; none at the first level, which the
+    /// stem halved), then a plain one.
+    levels: Vec<(Option<Conv>, Conv)>,
+    head: Conv,
 }
 
 impl Encoder {
     /// Loads `stem`, `levels.N.down`, `levels.N.conv` and `head`.
     pub fn new(config: &AutoencoderConfig, vb: VarBuilder) -> Result<Encoder> {
         let first = config.channels[0];
-        let stem = conv(3, first, 3, 1, vb.pp("stem"))?;
+        let stem = candle_nn::linear(3 * PIXEL_PATCH * PIXEL_PATCH, first, vb.pp("stem"))?;
         let mut levels = Vec::new();
         let mut width = first;
         for (i, &channels) in config.channels.iter().enumerate() {
             let vb = vb.pp(format!("levels.{i}"));
-            levels.push((conv(width, channels, 3, 2, vb.pp("down"))?, conv(channels, channels, 3, 1, vb.pp("conv"))?));
+            let down = if i == 0 { None } else { Some(conv(width, channels, 3, 2, vb.pp("down"))?) };
+            levels.push((down, conv(channels, channels, 3, 1, vb.pp("conv"))?));
             width = channels;
         }
         let head = conv(width, config.latent_channels, 1, 1, vb.pp("head"))?;
@@ -75,9 +138,16 @@ impl Encoder {
 
     /// `(b, 3, s, s)` -> `(b, c, g, g)`.
     pub fn forward(&self, image: &Tensor) -> Result<Tensor> {
-        let mut x = self.stem.forward(image)?.silu()?;
+        let (b, _, s, _) = image.dims4()?;
+        let patches = patchify(image, PIXEL_PATCH)?; // (b, (s/2)^2, 12)
+        let (_, n, values) = patches.dims3()?;
+        let half = s / PIXEL_PATCH;
+        let mut x = self.stem.forward(&patches.reshape((b * n, values))?)?.silu()?;
+        x = x.reshape((b, half, half, ()))?.permute((0, 3, 1, 2))?.contiguous()?;
         for (down, conv) in &self.levels {
-            x = down.forward(&x)?.silu()?;
+            if let Some(down) = down {
+                x = down.forward(&x)?.silu()?;
+            }
             x = (&x + conv.forward(&x)?.silu()?)?;
         }
         self.head.forward(&x)
@@ -87,10 +157,11 @@ impl Encoder {
 /// Latents `(b, c, g, g)` -> image `(b, 3, g 2^levels, g 2^levels)`, about [-1, 1].
 #[derive(Debug, Clone)]
 pub struct Decoder {
-    stem: Conv2d,
-    /// Per level, from the grid up: a convolution after doubling the size, then a plain one.
-    levels: Vec<(Conv2d, Conv2d)>,
-    head: Conv2d,
+    stem: Conv,
+    /// Per level, from the grid up: a convolution (after doubling the size, except at the
+    /// last level, which the head doubles), then a plain one.
+    levels: Vec<(Conv, Conv)>,
+    head: Linear,
 }
 
 impl Decoder {
@@ -105,19 +176,25 @@ impl Decoder {
             levels.push((conv(width, channels, 3, 1, vb.pp("up"))?, conv(channels, channels, 3, 1, vb.pp("conv"))?));
             width = channels;
         }
-        let head = conv(width, 3, 3, 1, vb.pp("head"))?;
+        let head = candle_nn::linear(width, 3 * PIXEL_PATCH * PIXEL_PATCH, vb.pp("head"))?;
         Ok(Decoder { stem, levels, head })
     }
 
     /// `(b, c, g, g)` -> `(b, 3, s, s)`.
     pub fn forward(&self, latents: &Tensor) -> Result<Tensor> {
         let mut x = self.stem.forward(latents)?.silu()?;
-        for (up, conv) in &self.levels {
+        let last = self.levels.len() - 1;
+        for (i, (up, conv)) in self.levels.iter().enumerate() {
             let (_, _, h, w) = x.dims4()?;
-            x = up.forward(&x.upsample_nearest2d(2 * h, 2 * w)?)?.silu()?;
+            let input = if i < last { x.upsample_nearest2d(2 * h, 2 * w)? } else { x };
+            x = up.forward(&input)?.silu()?;
             x = (&x + conv.forward(&x)?.silu()?)?;
         }
-        self.head.forward(&x)
+        // (b, c, h, w) -> per cell a 2 x 2 pixel patch -> (b, 3, 2h, 2w)
+        let (b, c, h, w) = x.dims4()?;
+        let cells = x.permute((0, 2, 3, 1))?.reshape((b * h * w, c))?;
+        let patches = self.head.forward(&cells)?.reshape((b, h * w, ()))?;
+        unpatchify(&patches, 3, PIXEL_PATCH)
     }
 }
 
@@ -161,6 +238,28 @@ mod tests {
 
     fn config() -> AutoencoderConfig {
         AutoencoderConfig { image_size: 16, channels: vec![8, 16], latent_channels: 4 }
+    }
+
+    #[test]
+    fn the_matrix_convolution_equals_candles() {
+        let varmap = VarMap::new();
+        let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
+        let x = Tensor::rand(-1f32, 1.0, (2, 3, 8, 8), &Device::Cpu).unwrap();
+        for (kernel, stride) in [(3, 1), (3, 2), (1, 1)] {
+            let ours = Conv::new(3, 5, kernel, stride, vb.pp(format!("c{kernel}{stride}"))).unwrap();
+            let weight = ours.weight.t().unwrap().reshape((5, 3, kernel, kernel)).unwrap();
+            let config = candle_nn::Conv2dConfig { padding: kernel / 2, stride, ..Default::default() };
+            let theirs = candle_nn::Conv2d::new(weight, Some(ours.bias.clone()), config);
+            let difference = (ours.forward(&x).unwrap() - theirs.forward(&x).unwrap())
+                .unwrap()
+                .abs()
+                .unwrap()
+                .max_all()
+                .unwrap()
+                .to_scalar::<f32>()
+                .unwrap();
+            assert!(difference < 1e-5, "kernel {kernel}, stride {stride}: {difference}");
+        }
     }
 
     #[test]

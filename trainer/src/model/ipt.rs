@@ -21,7 +21,7 @@ use candle_nn::{Linear, VarBuilder};
 use serde::{Deserialize, Serialize};
 
 use super::llama::{Llama, LlamaConfig};
-use super::vision::{VisionConfig, VisionEncoder, patchify};
+use super::vision::{VisionConfig, VisionEncoder, patchify, unpatchify};
 
 /// Sizes of the whole model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -43,6 +43,23 @@ pub struct LatentConfig {
     pub grid: usize,
     /// Cells per side of one latent token (BAGEL: 2).
     pub patch: usize,
+}
+
+impl IptConfig {
+    /// Checks every part's sizes, naming the field that does not fit.
+    pub fn check(&self) -> anyhow::Result<()> {
+        use anyhow::Context;
+        self.language.check().context("language")?;
+        self.vision.check().context("vision")?;
+        let latent = &self.latent;
+        anyhow::ensure!(
+            latent.channels > 0 && latent.patch > 0 && latent.grid.is_multiple_of(latent.patch) && latent.grid > 0,
+            "latent: grid {} is not a positive multiple of patch {}",
+            latent.grid,
+            latent.patch
+        );
+        Ok(())
+    }
 }
 
 impl LatentConfig {
@@ -72,17 +89,50 @@ pub struct Item {
     pub target: Vec<u32>,
 }
 
-/// The imagination part of an imagining example.
+/// The imagination part of an imagining example: the think phrase, then the two latent
+/// blocks. Build it with [`Imagining::training`], [`Imagining::sampling`] or
+/// [`Imagining::given`].
 #[derive(Debug, Clone)]
 pub struct Imagining {
     /// Token ids of the think phrase.
     pub think: Vec<u32>,
-    /// Ground-truth latents `(c, g, g)` from the frozen autoencoder.
-    pub latents: Tensor,
-    /// Gaussian noise of the same shape.
-    pub noise: Tensor,
-    /// The flow time in (0, 1).
-    pub time: f32,
+    /// The noisy block's latents `(c, g, g)` at `time`.
+    noisy: Tensor,
+    /// The flow time of the noisy block, in [0, 1].
+    time: f32,
+    /// The clean block's latents `(c, g, g)`; `None` ends the sequence after the noisy block
+    /// (sampling needs nothing after it).
+    clean: Option<Tensor>,
+    /// The velocity the noisy block must predict (training only).
+    velocity: Option<Tensor>,
+}
+
+impl Imagining {
+    /// For training: ground-truth latents `(c, g, g)` mixed with `noise` at `time` in the
+    /// noisy block (which learns the velocity `noise - latents`) and clean in the clean block.
+    pub fn training(think: Vec<u32>, latents: Tensor, noise: &Tensor, time: f32) -> Result<Imagining> {
+        let t = Tensor::new(&[time], latents.device())?;
+        let pair = super::flow::mix(&latents.unsqueeze(0)?, &noise.unsqueeze(0)?, &t)?;
+        Ok(Imagining {
+            think,
+            noisy: pair.noisy.squeeze(0)?,
+            time,
+            clean: Some(latents),
+            velocity: Some(pair.velocity.squeeze(0)?),
+        })
+    }
+
+    /// For one Euler step: the latents `x_t` at `time`, whose velocity is asked for.
+    pub fn sampling(think: Vec<u32>, noisy: Tensor, time: f32) -> Imagining {
+        Imagining { think, noisy, time, clean: None, velocity: None }
+    }
+
+    /// For answering with an imagination in context (sampled or ground truth): `latents` in
+    /// the clean block. The noisy block holds them too, at time 0, only to keep every
+    /// position where training put it (nothing after it can see it).
+    pub fn given(think: Vec<u32>, latents: Tensor) -> Imagining {
+        Imagining { think, noisy: latents.clone(), time: 0.0, clean: Some(latents), velocity: None }
+    }
 }
 
 /// The two losses and their sum.
@@ -154,6 +204,11 @@ impl IptModel {
         })
     }
 
+    /// Its sizes.
+    pub fn config(&self) -> &IptConfig {
+        &self.config
+    }
+
     /// Latents `(c, g, g)` at flow time `time` -> tokens `(L, h)`.
     fn latent_tokens(&self, latents: &Tensor, time: f32) -> Result<Tensor> {
         let hidden = self.config.language.hidden_size;
@@ -166,13 +221,64 @@ impl IptModel {
     /// The batch's losses. `images` `(total images, 3, s, s)` are the items' input images in
     /// item order.
     pub fn losses(&self, images: &Tensor, items: &[Item]) -> Result<Losses> {
+        let (states, layouts) = self.forward(images, items)?;
+        let text = self.text_loss(&states, &layouts, items)?;
+        let flow = self.flow_loss(&states, &layouts, items)?;
+        let total = (&text + &flow)?;
+        Ok(Losses { text, flow, total })
+    }
+
+    /// The sum of the log-probabilities of each item's target tokens (its likelihood under
+    /// the model), one value per item.
+    pub fn target_log_probs(&self, images: &Tensor, items: &[Item]) -> Result<Vec<f32>> {
+        let (states, layouts) = self.forward(images, items)?;
+        let (logits, targets) = self.target_logits(&states, &layouts, items)?;
+        let log_probs = candle_nn::ops::log_softmax(&logits, candle_core::D::Minus1)?;
+        let picked: Vec<f32> = log_probs
+            .gather(&Tensor::new(targets.as_slice(), states.device())?.unsqueeze(1)?, 1)?
+            .squeeze(1)?
+            .to_vec1()?;
+        let mut sums = Vec::with_capacity(items.len());
+        let mut next = 0;
+        for item in items {
+            sums.push(picked[next..next + item.target.len()].iter().sum());
+            next += item.target.len();
+        }
+        Ok(sums)
+    }
+
+    /// The logits `(b, vocab)` of the token after each item's sequence (its target so far).
+    pub fn next_token_logits(&self, images: &Tensor, items: &[Item]) -> Result<Tensor> {
+        let (states, layouts) = self.forward(images, items)?;
+        let mut rows = Vec::with_capacity(items.len());
+        for (b, layout) in layouts.iter().enumerate() {
+            let last = layout.iter().rposition(|&p| p != Part::Pad).unwrap_or(0);
+            rows.push(states.get(b)?.narrow(0, last, 1)?);
+        }
+        self.language.logits(&Tensor::cat(&rows, 0)?.unsqueeze(0)?)?.squeeze(0)
+    }
+
+    /// The velocities `(n, c, g, g)` predicted at the noisy blocks of the imagining items, in
+    /// item order.
+    pub fn velocities(&self, images: &Tensor, items: &[Item]) -> Result<Tensor> {
+        let (states, layouts) = self.forward(images, items)?;
+        let tokens = self.noisy_states(&states, &layouts, items)?;
+        let predicted = self.velocity_head.forward(&Tensor::cat(&tokens, 0)?)?;
+        let count = tokens.len();
+        let latent = &self.config.latent;
+        unpatchify(&predicted.reshape((count, latent.tokens(), latent.token_values()))?, latent.channels, latent.patch)
+    }
+
+    /// The hidden states `(b, T, h)` of the padded batch and what each position holds.
+    fn forward(&self, images: &Tensor, items: &[Item]) -> Result<(Tensor, Vec<Vec<Part>>)> {
         let device = images.device().clone();
-        let image_tokens = self.vision.forward(images)?; // (n, patches, h)
+        // (n, patches, h)
+        let image_tokens = if images.dim(0)? == 0 { None } else { Some(self.vision.forward(images)?) };
         let mut sequences = Vec::with_capacity(items.len());
         let mut layouts = Vec::with_capacity(items.len());
         let mut next_image = 0;
         for item in items {
-            let (sequence, layout) = self.sequence(&image_tokens, next_image, item)?;
+            let (sequence, layout) = self.sequence(image_tokens.as_ref(), next_image, item, &device)?;
             next_image += item.images;
             sequences.push(sequence);
             layouts.push(layout);
@@ -195,14 +301,17 @@ impl IptModel {
         }
         let mask = attention_mask(&layouts, &device)?;
         let states = self.language.hidden(&Tensor::stack(&padded, 0)?, &mask)?; // (b, T, h)
-        let text = self.text_loss(&states, &layouts, items)?;
-        let flow = self.flow_loss(&states, &layouts, items)?;
-        let total = (&text + &flow)?;
-        Ok(Losses { text, flow, total })
+        Ok((states, layouts))
     }
 
     /// One item's embeddings `(T, h)` and what each position holds.
-    fn sequence(&self, image_tokens: &Tensor, first_image: usize, item: &Item) -> Result<(Tensor, Vec<Part>)> {
+    fn sequence(
+        &self,
+        image_tokens: Option<&Tensor>,
+        first_image: usize,
+        item: &Item,
+        device: &Device,
+    ) -> Result<(Tensor, Vec<Part>)> {
         let mut pieces = Vec::new();
         let mut layout = Vec::new();
         let mut push = |piece: Tensor, part: Part| -> Result<()> {
@@ -211,11 +320,11 @@ impl IptModel {
             Ok(())
         };
         let hidden = self.config.language.hidden_size;
-        if item.images > 0 {
-            push(image_tokens.narrow(0, first_image, item.images)?.reshape(((), hidden))?, Part::Prefix)?;
+        if let (Some(tokens), true) = (image_tokens, item.images > 0) {
+            push(tokens.narrow(0, first_image, item.images)?.reshape(((), hidden))?, Part::Prefix)?;
         }
         let text = |ids: &[u32]| -> Result<Tensor> {
-            let ids = Tensor::new(ids, image_tokens.device())?.unsqueeze(0)?;
+            let ids = Tensor::new(ids, device)?.unsqueeze(0)?;
             self.language.embed(&ids)?.squeeze(0)
         };
         let mut prefix = item.prompt.clone();
@@ -224,45 +333,66 @@ impl IptModel {
         }
         push(text(&prefix)?, Part::Prefix)?;
         if let Some(imagining) = &item.imagination {
-            let pair = super::flow::mix(
-                &imagining.latents.unsqueeze(0)?,
-                &imagining.noise.unsqueeze(0)?,
-                &Tensor::new(&[imagining.time], image_tokens.device())?,
-            )?;
-            push(self.latent_tokens(&pair.noisy.squeeze(0)?, imagining.time)?, Part::Noisy)?;
-            push(self.latent_tokens(&imagining.latents, 0.0)?, Part::Clean)?;
+            push(self.latent_tokens(&imagining.noisy, imagining.time)?, Part::Noisy)?;
+            match &imagining.clean {
+                Some(clean) => push(self.latent_tokens(clean, 0.0)?, Part::Clean)?,
+                // Sampling: nothing after the noisy block.
+                None => return Ok((Tensor::cat(&pieces, 0)?, layout)),
+            }
         }
-        push(text(&item.target)?, Part::Target)?;
+        if !item.target.is_empty() {
+            push(text(&item.target)?, Part::Target)?;
+        }
         Ok((Tensor::cat(&pieces, 0)?, layout))
     }
 
-    /// Mean cross-entropy of each target token predicted from the position before it.
-    fn text_loss(&self, states: &Tensor, layouts: &[Vec<Part>], items: &[Item]) -> Result<Tensor> {
+    /// The logits `(n, vocab)` that predict every target token of the batch, and those
+    /// tokens in order.
+    fn target_logits(&self, states: &Tensor, layouts: &[Vec<Part>], items: &[Item]) -> Result<(Tensor, Vec<u32>)> {
         let mut rows = Vec::new();
         let mut targets: Vec<u32> = Vec::new();
         for (b, (layout, item)) in layouts.iter().zip(items).enumerate() {
             let start = layout.iter().position(|&p| p == Part::Target).unwrap_or(0);
             if start == 0 {
-                candle_core::bail!("example {b}: nothing precedes the target text to predict it from");
+                candle_core::bail!("example {b}: no target text, or nothing before it to predict it from");
             }
             // The state before each target token predicts it.
             rows.push(states.get(b)?.narrow(0, start - 1, item.target.len())?);
             targets.extend(&item.target);
         }
         let logits = self.language.logits(&Tensor::cat(&rows, 0)?.unsqueeze(0)?)?.squeeze(0)?;
-        let targets = Tensor::new(targets.as_slice(), states.device())?;
-        candle_nn::loss::cross_entropy(&logits, &targets)
+        Ok((logits, targets))
     }
 
-    /// Mean squared error of the velocity predicted at the noisy latent tokens.
+    /// The hidden states `(L, h)` of each imagining item's noisy block.
+    fn noisy_states(&self, states: &Tensor, layouts: &[Vec<Part>], items: &[Item]) -> Result<Vec<Tensor>> {
+        let mut blocks = Vec::new();
+        for (b, (layout, item)) in layouts.iter().zip(items).enumerate() {
+            if item.imagination.is_none() {
+                continue;
+            }
+            let start = layout.iter().position(|&p| p == Part::Noisy).unwrap_or(0);
+            blocks.push(states.get(b)?.narrow(0, start, self.config.latent.tokens())?);
+        }
+        Ok(blocks)
+    }
+
+    /// Mean cross-entropy of each target token predicted from the position before it.
+    fn text_loss(&self, states: &Tensor, layouts: &[Vec<Part>], items: &[Item]) -> Result<Tensor> {
+        let (logits, targets) = self.target_logits(states, layouts, items)?;
+        candle_nn::loss::cross_entropy(&logits, &Tensor::new(targets.as_slice(), states.device())?)
+    }
+
+    /// Mean squared error of the velocity predicted at the noisy latent tokens of the items
+    /// that have a velocity to learn.
     fn flow_loss(&self, states: &Tensor, layouts: &[Vec<Part>], items: &[Item]) -> Result<Tensor> {
+        let blocks = self.noisy_states(states, layouts, items)?;
+        let imagining = items.iter().filter_map(|item| item.imagination.as_ref());
         let mut predicted = Vec::new();
         let mut expected = Vec::new();
-        for (b, (layout, item)) in layouts.iter().zip(items).enumerate() {
-            let Some(imagining) = &item.imagination else { continue };
-            let start = layout.iter().position(|&p| p == Part::Noisy).unwrap_or(0);
-            predicted.push(states.get(b)?.narrow(0, start, self.config.latent.tokens())?);
-            let velocity = (&imagining.noise - &imagining.latents)?;
+        for (block, imagining) in blocks.into_iter().zip(imagining) {
+            let Some(velocity) = &imagining.velocity else { continue };
+            predicted.push(block);
             expected.push(patchify(&velocity.unsqueeze(0)?, self.config.latent.patch)?.squeeze(0)?);
         }
         if predicted.is_empty() {
@@ -326,11 +456,10 @@ mod tests {
 
     fn item(images: usize, answer: u32, imagining: Option<f32>) -> Item {
         let device = Device::Cpu;
-        let imagination = imagining.map(|time| Imagining {
-            think: vec![5, 6],
-            latents: Tensor::full(answer as f32 / 10.0, (2, 4, 4), &device).unwrap(),
-            noise: Tensor::rand(-1f32, 1.0, (2, 4, 4), &device).unwrap(),
-            time,
+        let imagination = imagining.map(|time| {
+            let latents = Tensor::full(answer as f32 / 10.0, (2, 4, 4), &device).unwrap();
+            let noise = Tensor::rand(-1f32, 1.0, (2, 4, 4), &device).unwrap();
+            Imagining::training(vec![5, 6], latents, &noise, time).unwrap()
         });
         Item { images, prompt: vec![1, 2, 3 + answer], imagination, target: vec![answer, 39] }
     }

@@ -61,6 +61,54 @@ pub struct FrozenAutoencoder {
     pub reconstruction_mse: f32,
 }
 
+/// A finished autoencoder run, loaded to encode imaginations into the normalised latents the
+/// IPT model predicts and to decode predicted latents back into pictures.
+pub struct LatentCodec {
+    model: Autoencoder,
+    frozen: FrozenAutoencoder,
+}
+
+impl LatentCodec {
+    /// Loads the autoencoder of the run folder `dir`; the error says how to make one.
+    pub fn load(dir: &Path, device: &Device) -> Result<LatentCodec> {
+        let config_path = dir.join(CONFIG_FILE);
+        let bytes = std::fs::read(&config_path).with_context(|| {
+            format!(
+                "{} is missing: train the autoencoder first (`ipt-train autoencoder --data DATASET --out {}`)",
+                config_path.display(),
+                dir.display()
+            )
+        })?;
+        let frozen: FrozenAutoencoder = serde_json::from_slice(&bytes)
+            .with_context(|| format!("{} is not an autoencoder record", config_path.display()))?;
+        let weights_path = dir.join(WEIGHTS_FILE);
+        let weights = candle_core::safetensors::load(&weights_path, device)
+            .with_context(|| format!("cannot read {}", weights_path.display()))?;
+        let vb = candle_nn::VarBuilder::from_tensors(weights, candle_core::DType::F32, device);
+        let model = Autoencoder::new(&frozen.model, vb)
+            .with_context(|| format!("{} does not hold this autoencoder's weights", weights_path.display()))?;
+        Ok(LatentCodec { model, frozen })
+    }
+
+    /// Its sizes and statistics.
+    pub fn frozen(&self) -> &FrozenAutoencoder {
+        &self.frozen
+    }
+
+    /// Images `(n, 3, s, s)` in [-1, 1] -> latents `(n, c, g, g)`, shifted and scaled to
+    /// zero mean and unit spread.
+    pub fn encode(&self, images: &Tensor) -> candle_core::Result<Tensor> {
+        let latents = self.model.encoder.forward(images)?;
+        (latents - f64::from(self.frozen.latent_mean))? / f64::from(self.frozen.latent_std.max(1e-6))
+    }
+
+    /// The inverse: normalised latents -> images in [-1, 1].
+    pub fn decode(&self, latents: &Tensor) -> candle_core::Result<Tensor> {
+        let latents = ((latents * f64::from(self.frozen.latent_std.max(1e-6)))? + f64::from(self.frozen.latent_mean))?;
+        self.model.decoder.forward(&latents)?.clamp(-1f32, 1f32)
+    }
+}
+
 /// Trains (or resumes) in `run` and returns what it froze.
 pub fn train(config: &AutoencoderRun, run: &Path, device: &Device) -> Result<FrozenAutoencoder> {
     config.model.check().context("autoencoder settings")?;
@@ -82,10 +130,8 @@ pub fn train(config: &AutoencoderRun, run: &Path, device: &Device) -> Result<Fro
         shuffle_buffer: 4 * config.batch_size,
         queue: 4,
         epochs: None,
+        skip: step,
     });
-    for _ in 0..step {
-        loader.next_batch().transpose()?;
-    }
     let bar = ProgressBar::new(config.steps).with_position(step).with_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} steps · {per_sec} · eta {eta} · {msg}")
             .expect("valid template"),
@@ -123,10 +169,7 @@ pub fn train(config: &AutoencoderRun, run: &Path, device: &Device) -> Result<Fro
         latent_std: latents.flatten_all()?.var(0)?.sqrt()?.to_scalar()?,
         reconstruction_mse: (reconstruction.clone() - &images)?.sqr()?.mean_all()?.to_scalar()?,
     };
-    let weights: std::collections::HashMap<String, Tensor> =
-        varmap.data().lock().expect("VarMap lock").iter().map(|(n, v)| (n.clone(), v.as_tensor().clone())).collect();
-    candle_core::safetensors::save(&weights, run.join(WEIGHTS_FILE))
-        .with_context(|| format!("cannot write {}", run.join(WEIGHTS_FILE).display()))?;
+    checkpoint::save_weights(&varmap, &run.join(WEIGHTS_FILE))?;
     std::fs::write(run.join(CONFIG_FILE), serde_json::to_vec_pretty(&frozen)?)?;
     preview(&images, &reconstruction, &run.join(PREVIEW_FILE))?;
     Ok(frozen)
@@ -186,6 +229,15 @@ mod tests {
         let straight = train(&config(data.path(), 30), straight_run.path(), &Device::Cpu).unwrap();
         assert_eq!(resumed, straight);
         assert!(resumed.reconstruction_mse < short.reconstruction_mse, "{resumed:?} vs {short:?}");
+        // The frozen codec's latents are normalised and decode back to images.
+        let codec = LatentCodec::load(run.path(), &Device::Cpu).unwrap();
+        let images = Tensor::rand(-1f32, 1.0, (3, 3, 16, 16), &Device::Cpu).unwrap();
+        let latents = codec.encode(&images).unwrap();
+        assert_eq!(latents.dims(), &[3, 2, 4, 4]);
+        assert_eq!(codec.decode(&latents).unwrap().dims(), &[3, 3, 16, 16]);
+        let empty = tempfile::tempdir().unwrap();
+        let error = LatentCodec::load(empty.path(), &Device::Cpu).err().unwrap().to_string();
+        assert!(error.contains("ipt-train autoencoder"), "{error}");
         let missing = train(&config(&data.path().join("nope"), 1), run.path(), &Device::Cpu).unwrap_err();
         assert!(format!("{missing:#}").contains("manifest"), "{missing:#}");
     }

@@ -75,7 +75,7 @@ fn stem(step: u64) -> String {
 }
 
 /// Writes `bytes` to `path` through a temporary file and a rename.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let partial = path.with_extension("partial");
     std::fs::write(&partial, bytes).with_context(|| format!("cannot write {}", partial.display()))?;
     std::fs::rename(&partial, path).with_context(|| format!("cannot write {}", path.display()))
@@ -86,20 +86,11 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 pub fn save(run: &Path, varmap: &VarMap, optimizer: &Optimizer, meta: &CheckpointMeta) -> Result<()> {
     let dir = folder(run);
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let mut tensors: HashMap<String, Tensor> = varmap
-        .data()
-        .lock()
-        .expect("VarMap lock")
-        .iter()
-        .map(|(n, v)| (format!("model.{n}"), v.as_tensor().clone()))
-        .collect();
+    let mut tensors: HashMap<String, Tensor> =
+        variables(varmap).into_iter().map(|(name, tensor)| (format!("model.{name}"), tensor)).collect();
     tensors.extend(optimizer.state());
     let name = stem(meta.step);
-    let weights = dir.join(format!("{name}.safetensors"));
-    let partial = weights.with_extension("partial");
-    candle_core::safetensors::save(&tensors, &partial)
-        .with_context(|| format!("cannot write {}", partial.display()))?;
-    std::fs::rename(&partial, &weights).with_context(|| format!("cannot write {}", weights.display()))?;
+    save_tensors(&tensors, &dir.join(format!("{name}.safetensors")))?;
     write_atomic(&dir.join(format!("{name}.json")), &serde_json::to_vec_pretty(meta)?)?;
     write_atomic(&dir.join("latest"), name.as_bytes())?;
     // Older checkpoints beyond the previous one go.
@@ -118,6 +109,47 @@ pub fn save(run: &Path, varmap: &VarMap, optimizer: &Optimizer, meta: &Checkpoin
     Ok(())
 }
 
+/// The variables of `varmap` by name.
+fn variables(varmap: &VarMap) -> HashMap<String, Tensor> {
+    varmap.data().lock().expect("VarMap lock").iter().map(|(n, v)| (n.clone(), v.as_tensor().clone())).collect()
+}
+
+/// Sets every variable of `varmap` to the tensor `prefix<name>` of `tensors` (read from
+/// `file`), which must exist with the same shape.
+fn assign(varmap: &VarMap, tensors: &HashMap<String, Tensor>, prefix: &str, file: &Path) -> Result<()> {
+    for (name, var) in varmap.data().lock().expect("VarMap lock").iter() {
+        let Some(saved) = tensors.get(&format!("{prefix}{name}")) else {
+            bail!("{}: no weights for {name} (a file of another model?)", file.display());
+        };
+        if saved.shape() != var.shape() {
+            bail!("{}: {name} is {:?} there, {:?} in this model", file.display(), saved.shape(), var.shape());
+        }
+        var.set(saved)?;
+    }
+    Ok(())
+}
+
+/// Writes the variables of `varmap` to a safetensors file, through a temporary file and a
+/// rename (a killed run never leaves half a file under the real name).
+pub fn save_weights(varmap: &VarMap, path: &Path) -> Result<()> {
+    save_tensors(&variables(varmap), path)
+}
+
+/// Writes named tensors to a safetensors file through a temporary file and a rename.
+fn save_tensors(tensors: &HashMap<String, Tensor>, path: &Path) -> Result<()> {
+    let partial = path.with_extension("partial");
+    candle_core::safetensors::save(tensors, &partial).with_context(|| format!("cannot write {}", partial.display()))?;
+    std::fs::rename(&partial, path).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Sets the variables of `varmap` from a file written by [`save_weights`]; every variable
+/// must be there with the same shape.
+pub fn load_weights(varmap: &VarMap, path: &Path, device: &Device) -> Result<()> {
+    let tensors =
+        candle_core::safetensors::load(path, device).with_context(|| format!("cannot read {}", path.display()))?;
+    assign(varmap, &tensors, "", path)
+}
+
 /// Loads the run's latest checkpoint into `varmap` and `optimizer`; `None` when the run has
 /// none yet.
 pub fn load(run: &Path, varmap: &VarMap, optimizer: &mut Optimizer, device: &Device) -> Result<Option<CheckpointMeta>> {
@@ -132,15 +164,7 @@ pub fn load(run: &Path, varmap: &VarMap, optimizer: &mut Optimizer, device: &Dev
     let weights = dir.join(format!("{name}.safetensors"));
     let tensors = candle_core::safetensors::load(&weights, device)
         .with_context(|| format!("{} is not a readable checkpoint", weights.display()))?;
-    for (name, var) in varmap.data().lock().expect("VarMap lock").iter() {
-        let Some(saved) = tensors.get(&format!("model.{name}")) else {
-            bail!("{}: no weights for {name} (a checkpoint of another model?)", weights.display());
-        };
-        if saved.shape() != var.shape() {
-            bail!("{}: {name} is {:?} there, {:?} in this model", weights.display(), saved.shape(), var.shape());
-        }
-        var.set(saved)?;
-    }
+    assign(varmap, &tensors, "model.", &weights)?;
     optimizer.restore(&tensors, meta.step).with_context(|| weights.display().to_string())?;
     Ok(Some(meta))
 }

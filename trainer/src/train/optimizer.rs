@@ -79,6 +79,11 @@ impl Optimizer {
         self.steps
     }
 
+    /// Sets the learning rate of the next steps (a schedule calls it before each step).
+    pub fn set_learning_rate(&mut self, learning_rate: f64) {
+        self.config.learning_rate = learning_rate;
+    }
+
     /// Back-propagates `loss` and takes one step.
     pub fn backward_step(&mut self, loss: &Tensor) -> Result<StepReport> {
         let gradients = loss.backward()?;
