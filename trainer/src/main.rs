@@ -449,16 +449,10 @@ fn run(cli: Cli) -> Result<()> {
 /// Process-wide settings that make candle's CPU training faster (measured in
 /// docs/benchmarks.md, "Training"); runs first, before any other thread exists.
 fn tune_cpu_runtime() {
-    // candle's element-wise thread pool spin-waits at a barrier after every operation; on
-    // two cores that spinning took a fifth of a training step from the matmul threads. One
-    // element-wise thread unless the user says otherwise.
-    if std::env::var_os("CANDLE_NUM_THREADS").is_none() {
-        // SAFETY: called at the start of `main`, before any other thread is started.
-        unsafe { std::env::set_var("CANDLE_NUM_THREADS", "1") };
-    }
     // candle allocates a fresh buffer for every tensor; glibc maps large ones from the
-    // kernel and unmaps them when dropped, and the page faults of re-mapping cost about a
-    // tenth of a step. Keep buffers up to 32 MiB in the heap and the heap's free memory.
+    // kernel and unmaps them when dropped, and the page faults of re-mapping them took a
+    // sixth of an autoencoder step. Keep buffers up to 32 MiB in the heap, and the heap's
+    // free memory.
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: plain allocator settings, made before any allocation-heavy work or thread.
     unsafe {

@@ -209,13 +209,20 @@ impl IptModel {
         &self.config
     }
 
-    /// Latents `(c, g, g)` at flow time `time` -> tokens `(L, h)`.
-    fn latent_tokens(&self, latents: &Tensor, time: f32) -> Result<Tensor> {
+    /// Latent blocks `(m, c, g, g)` at flow times `times` (one per block) -> tokens
+    /// `(m L, h)`, block after block.
+    fn latent_tokens(&self, latents: &Tensor, times: &[f32]) -> Result<Tensor> {
         let hidden = self.config.language.hidden_size;
-        let patches = patchify(&latents.unsqueeze(0)?, self.config.latent.patch)?.squeeze(0)?;
-        let features = Tensor::from_vec(time_features(time, hidden), (1, hidden), latents.device())?;
-        let time = self.time_mlp.1.forward(&self.time_mlp.0.forward(&features)?.silu()?)?;
-        self.latent_in.forward(&patches)?.broadcast_add(&time)
+        let patches = patchify(latents, self.config.latent.patch)?; // (m, L, v)
+        let (blocks, tokens, values) = patches.dims3()?;
+        let features: Vec<f32> = times.iter().flat_map(|&t| time_features(t, hidden)).collect();
+        let features = Tensor::from_vec(features, (blocks, hidden), latents.device())?;
+        let time = self.time_mlp.1.forward(&self.time_mlp.0.forward(&features)?.silu()?)?; // (m, h)
+        let embedded = self.latent_in.forward(&patches.reshape((blocks * tokens, values))?)?;
+        embedded
+            .reshape((blocks, tokens, hidden))?
+            .broadcast_add(&time.unsqueeze(1)?)?
+            .reshape((blocks * tokens, hidden))
     }
 
     /// The batch's losses. `images` `(total images, 3, s, s)` are the items' input images in
@@ -250,106 +257,123 @@ impl IptModel {
     /// The logits `(b, vocab)` of the token after each item's sequence (its target so far).
     pub fn next_token_logits(&self, images: &Tensor, items: &[Item]) -> Result<Tensor> {
         let (states, layouts) = self.forward(images, items)?;
-        let mut rows = Vec::with_capacity(items.len());
-        for (b, layout) in layouts.iter().enumerate() {
-            let last = layout.iter().rposition(|&p| p != Part::Pad).unwrap_or(0);
-            rows.push(states.get(b)?.narrow(0, last, 1)?);
-        }
-        self.language.logits(&Tensor::cat(&rows, 0)?.unsqueeze(0)?)?.squeeze(0)
+        let width = layouts.first().map_or(0, Vec::len);
+        let last: Vec<usize> = layouts
+            .iter()
+            .enumerate()
+            .map(|(b, layout)| b * width + layout.iter().rposition(|&p| p != Part::Pad).unwrap_or(0))
+            .collect();
+        self.language.logits(&rows(&states, &last)?.unsqueeze(0)?)?.squeeze(0)
     }
 
     /// The velocities `(n, c, g, g)` predicted at the noisy blocks of the imagining items, in
     /// item order.
     pub fn velocities(&self, images: &Tensor, items: &[Item]) -> Result<Tensor> {
         let (states, layouts) = self.forward(images, items)?;
-        let tokens = self.noisy_states(&states, &layouts, items)?;
-        let predicted = self.velocity_head.forward(&Tensor::cat(&tokens, 0)?)?;
-        let count = tokens.len();
+        let predicted = self.velocity_head.forward(&self.noisy_states(&states, &layouts, items, |_| true)?)?;
+        let count = items.iter().filter(|item| item.imagination.is_some()).count();
         let latent = &self.config.latent;
         unpatchify(&predicted.reshape((count, latent.tokens(), latent.token_values()))?, latent.channels, latent.patch)
     }
 
     /// The hidden states `(b, T, h)` of the padded batch and what each position holds.
+    ///
+    /// Each kind of token is embedded in one batched operation (every input image through
+    /// the encoder, every text id, every latent block), and one gather lays the rows out as
+    /// the padded batch: a few large operations rather than several per example, which on a
+    /// CPU spends less time dispatching small ones.
     fn forward(&self, images: &Tensor, items: &[Item]) -> Result<(Tensor, Vec<Vec<Part>>)> {
-        let device = images.device().clone();
-        // (n, patches, h)
-        let image_tokens = if images.dim(0)? == 0 { None } else { Some(self.vision.forward(images)?) };
-        let mut sequences = Vec::with_capacity(items.len());
+        let device = images.device();
+        let hidden = self.config.language.hidden_size;
+        let block = self.config.latent.tokens();
+        let Plan { segments, text_ids, latents, times } = self.plan(items);
+        // The rows to gather from: image tokens, text tokens, latent tokens, a zero row.
+        let mut sources = Vec::new();
+        if images.dim(0)? > 0 {
+            sources.push(self.vision.forward(images)?.reshape(((), hidden))?);
+        }
+        let text_base = images.dim(0)? * self.config.vision.patches();
+        if !text_ids.is_empty() {
+            let ids = Tensor::new(text_ids.as_slice(), device)?.unsqueeze(0)?;
+            sources.push(self.language.embed(&ids)?.squeeze(0)?);
+        }
+        let latent_base = text_base + text_ids.len();
+        if !latents.is_empty() {
+            sources.push(self.latent_tokens(&Tensor::stack(&latents, 0)?, &times)?);
+        }
+        let zero_row = (latent_base + latents.len() * block) as u32;
+        sources.push(Tensor::zeros((1, hidden), DType::F32, device)?);
+        let source = Tensor::cat(&sources, 0)?;
+        let longest = segments.iter().map(|s| s.iter().map(|segment| segment.len).sum::<usize>()).max().unwrap_or(0);
+        if longest > self.config.language.max_position_embeddings {
+            candle_core::bail!(
+                "a sequence of {longest} tokens is longer than max_position_embeddings {}",
+                self.config.language.max_position_embeddings
+            );
+        }
+        let mut index: Vec<u32> = Vec::with_capacity(items.len() * longest);
         let mut layouts = Vec::with_capacity(items.len());
-        let mut next_image = 0;
-        for item in items {
-            let (sequence, layout) = self.sequence(image_tokens.as_ref(), next_image, item, &device)?;
-            next_image += item.images;
-            sequences.push(sequence);
+        for item_segments in &segments {
+            let mut layout = Vec::with_capacity(longest);
+            for segment in item_segments {
+                let base = match segment.kind {
+                    Kind::Image => 0,
+                    Kind::Text => text_base,
+                    Kind::Latent => latent_base,
+                } + segment.start;
+                index.extend((base..base + segment.len).map(|i| i as u32));
+                layout.extend(std::iter::repeat_n(segment.part, segment.len));
+            }
+            index.extend(std::iter::repeat_n(zero_row, longest - layout.len()));
+            layout.resize(longest, Part::Pad);
             layouts.push(layout);
         }
-        let longest = layouts.iter().map(Vec::len).max().unwrap_or(0);
-        let hidden = self.config.language.hidden_size;
-        let padded = sequences
-            .iter()
-            .map(|s| {
-                let pad = longest - s.dim(0)?;
-                if pad == 0 {
-                    Ok(s.clone())
-                } else {
-                    Tensor::cat(&[s, &Tensor::zeros((pad, hidden), s.dtype(), &device)?], 0)
-                }
-            })
-            .collect::<Result<Vec<_>>>()?;
-        for layout in &mut layouts {
-            layout.resize(longest, Part::Pad);
-        }
-        let mask = attention_mask(&layouts, &device)?;
-        let states = self.language.hidden(&Tensor::stack(&padded, 0)?, &mask)?; // (b, T, h)
+        let embeddings = source.index_select(&Tensor::new(index.as_slice(), device)?, 0)?;
+        let mask = attention_mask(&layouts, device)?;
+        let states = self.language.hidden(&embeddings.reshape((items.len(), longest, hidden))?, &mask)?;
         Ok((states, layouts))
     }
 
-    /// One item's embeddings `(T, h)` and what each position holds.
-    fn sequence(
-        &self,
-        image_tokens: Option<&Tensor>,
-        first_image: usize,
-        item: &Item,
-        device: &Device,
-    ) -> Result<(Tensor, Vec<Part>)> {
-        let mut pieces = Vec::new();
-        let mut layout = Vec::new();
-        let mut push = |piece: Tensor, part: Part| -> Result<()> {
-            layout.extend(std::iter::repeat_n(part, piece.dim(0)?));
-            pieces.push(piece);
-            Ok(())
-        };
-        let hidden = self.config.language.hidden_size;
-        if let (Some(tokens), true) = (image_tokens, item.images > 0) {
-            push(tokens.narrow(0, first_image, item.images)?.reshape(((), hidden))?, Part::Prefix)?;
-        }
-        let text = |ids: &[u32]| -> Result<Tensor> {
-            let ids = Tensor::new(ids, device)?.unsqueeze(0)?;
-            self.language.embed(&ids)?.squeeze(0)
-        };
-        let mut prefix = item.prompt.clone();
-        if let Some(imagining) = &item.imagination {
-            prefix.extend(&imagining.think);
-        }
-        push(text(&prefix)?, Part::Prefix)?;
-        if let Some(imagining) = &item.imagination {
-            push(self.latent_tokens(&imagining.noisy, imagining.time)?, Part::Noisy)?;
-            match &imagining.clean {
-                Some(clean) => push(self.latent_tokens(clean, 0.0)?, Part::Clean)?,
-                // Sampling: nothing after the noisy block.
-                None => return Ok((Tensor::cat(&pieces, 0)?, layout)),
+    /// Where each item's tokens come from, in sequence order.
+    fn plan(&self, items: &[Item]) -> Plan {
+        let per_image = self.config.vision.patches();
+        let block = self.config.latent.tokens();
+        let mut plan = Plan::default();
+        let mut next_image = 0;
+        for item in items {
+            let mut segments = Vec::new();
+            if item.images > 0 {
+                let (start, len) = (next_image * per_image, item.images * per_image);
+                segments.push(Segment { kind: Kind::Image, start, len, part: Part::Prefix });
+                next_image += item.images;
             }
+            let mut prefix = item.prompt.clone();
+            if let Some(imagining) = &item.imagination {
+                prefix.extend(&imagining.think);
+            }
+            segments.push(plan.text(&prefix, Part::Prefix));
+            let mut ended = false;
+            if let Some(imagining) = &item.imagination {
+                segments.push(plan.latent(&imagining.noisy, imagining.time, Part::Noisy, block));
+                match &imagining.clean {
+                    Some(clean) => segments.push(plan.latent(clean, 0.0, Part::Clean, block)),
+                    // Sampling: nothing after the noisy block.
+                    None => ended = true,
+                }
+            }
+            if !ended && !item.target.is_empty() {
+                segments.push(plan.text(&item.target, Part::Target));
+            }
+            plan.segments.push(segments);
         }
-        if !item.target.is_empty() {
-            push(text(&item.target)?, Part::Target)?;
-        }
-        Ok((Tensor::cat(&pieces, 0)?, layout))
+        plan
     }
 
     /// The logits `(n, vocab)` that predict every target token of the batch, and those
     /// tokens in order.
     fn target_logits(&self, states: &Tensor, layouts: &[Vec<Part>], items: &[Item]) -> Result<(Tensor, Vec<u32>)> {
-        let mut rows = Vec::new();
+        let width = layouts.first().map_or(0, Vec::len);
+        let mut positions = Vec::new();
         let mut targets: Vec<u32> = Vec::new();
         for (b, (layout, item)) in layouts.iter().zip(items).enumerate() {
             let start = layout.iter().position(|&p| p == Part::Target).unwrap_or(0);
@@ -357,24 +381,32 @@ impl IptModel {
                 candle_core::bail!("example {b}: no target text, or nothing before it to predict it from");
             }
             // The state before each target token predicts it.
-            rows.push(states.get(b)?.narrow(0, start - 1, item.target.len())?);
+            positions.extend((start - 1..start - 1 + item.target.len()).map(|t| b * width + t));
             targets.extend(&item.target);
         }
-        let logits = self.language.logits(&Tensor::cat(&rows, 0)?.unsqueeze(0)?)?.squeeze(0)?;
+        let logits = self.language.logits(&rows(states, &positions)?.unsqueeze(0)?)?.squeeze(0)?;
         Ok((logits, targets))
     }
 
-    /// The hidden states `(L, h)` of each imagining item's noisy block.
-    fn noisy_states(&self, states: &Tensor, layouts: &[Vec<Part>], items: &[Item]) -> Result<Vec<Tensor>> {
-        let mut blocks = Vec::new();
+    /// The hidden states `(n L, h)` of the noisy blocks of the imagining items that `keep`
+    /// selects, block after block.
+    fn noisy_states(
+        &self,
+        states: &Tensor,
+        layouts: &[Vec<Part>],
+        items: &[Item],
+        keep: impl Fn(&Imagining) -> bool,
+    ) -> Result<Tensor> {
+        let width = layouts.first().map_or(0, Vec::len);
+        let mut positions = Vec::new();
         for (b, (layout, item)) in layouts.iter().zip(items).enumerate() {
-            if item.imagination.is_none() {
-                continue;
+            let Some(imagining) = &item.imagination else { continue };
+            if keep(imagining) {
+                let start = layout.iter().position(|&p| p == Part::Noisy).unwrap_or(0);
+                positions.extend((start..start + self.config.latent.tokens()).map(|t| b * width + t));
             }
-            let start = layout.iter().position(|&p| p == Part::Noisy).unwrap_or(0);
-            blocks.push(states.get(b)?.narrow(0, start, self.config.latent.tokens())?);
         }
-        Ok(blocks)
+        rows(states, &positions)
     }
 
     /// Mean cross-entropy of each target token predicted from the position before it.
@@ -386,21 +418,65 @@ impl IptModel {
     /// Mean squared error of the velocity predicted at the noisy latent tokens of the items
     /// that have a velocity to learn.
     fn flow_loss(&self, states: &Tensor, layouts: &[Vec<Part>], items: &[Item]) -> Result<Tensor> {
-        let blocks = self.noisy_states(states, layouts, items)?;
-        let imagining = items.iter().filter_map(|item| item.imagination.as_ref());
-        let mut predicted = Vec::new();
-        let mut expected = Vec::new();
-        for (block, imagining) in blocks.into_iter().zip(imagining) {
-            let Some(velocity) = &imagining.velocity else { continue };
-            predicted.push(block);
-            expected.push(patchify(&velocity.unsqueeze(0)?, self.config.latent.patch)?.squeeze(0)?);
-        }
-        if predicted.is_empty() {
+        let velocities: Vec<Tensor> =
+            items.iter().filter_map(|item| item.imagination.as_ref()?.velocity.clone()).collect();
+        if velocities.is_empty() {
             return Tensor::zeros((), DType::F32, states.device());
         }
-        let predicted = self.velocity_head.forward(&Tensor::cat(&predicted, 0)?)?;
-        (predicted - Tensor::cat(&expected, 0)?)?.sqr()?.mean_all()
+        let predicted =
+            self.velocity_head.forward(&self.noisy_states(states, layouts, items, |i| i.velocity.is_some())?)?;
+        let expected = patchify(&Tensor::stack(&velocities, 0)?, self.config.latent.patch)?; // (n, L, v)
+        (predicted - expected.reshape(((), self.config.latent.token_values()))?)?.sqr()?.mean_all()
     }
+}
+
+/// Where a run of sequence positions takes its rows from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Image,
+    Text,
+    Latent,
+}
+
+/// A run of `len` positions holding `part`, taken from rows `start..start + len` of `kind`.
+#[derive(Debug, Clone, Copy)]
+struct Segment {
+    kind: Kind,
+    start: usize,
+    len: usize,
+    part: Part,
+}
+
+/// A batch's layout: each item's segments, and the text ids, latent blocks and flow times
+/// the segments point into.
+#[derive(Debug, Default)]
+struct Plan {
+    segments: Vec<Vec<Segment>>,
+    text_ids: Vec<u32>,
+    latents: Vec<Tensor>,
+    times: Vec<f32>,
+}
+
+impl Plan {
+    fn text(&mut self, ids: &[u32], part: Part) -> Segment {
+        let segment = Segment { kind: Kind::Text, start: self.text_ids.len(), len: ids.len(), part };
+        self.text_ids.extend(ids);
+        segment
+    }
+
+    fn latent(&mut self, latents: &Tensor, time: f32, part: Part, block: usize) -> Segment {
+        let segment = Segment { kind: Kind::Latent, start: self.latents.len() * block, len: block, part };
+        self.latents.push(latents.clone());
+        self.times.push(time);
+        segment
+    }
+}
+
+/// The rows `positions` of states `(b, T, h)` flattened to `(b T, h)` -> `(n, h)`.
+fn rows(states: &Tensor, positions: &[usize]) -> Result<Tensor> {
+    let (b, t, h) = states.dims3()?;
+    let index: Vec<u32> = positions.iter().map(|&p| p as u32).collect();
+    states.reshape((b * t, h))?.index_select(&Tensor::new(index.as_slice(), states.device())?, 0)
 }
 
 /// The additive mask `(b, 1, T, T)` for the layouts (see the module docs).

@@ -150,6 +150,10 @@ pub fn train(config: &AutoencoderRun, run: &Path, device: &Device) -> Result<Fro
         bar.set_message(format!("loss {value:.4} · waited for data {:.1} s", loader.take_wait().as_secs_f32()));
         if step % config.checkpoint_every.max(1) == 0 || step == config.steps {
             checkpoint::save(run, &varmap, &optimizer, &CheckpointMeta { step, rng: RngState::of(&rng) })?;
+            if bar.is_hidden() {
+                // No terminal (a background run): a line per checkpoint instead of the bar.
+                eprintln!("step {step}/{} · {}", config.steps, bar.message());
+            }
         }
     }
     bar.finish_and_clear();

@@ -388,6 +388,10 @@ pub fn train(asked: &TrainRun, run: &Path, device: &Device) -> Result<TrainSumma
             checkpoint::save_weights(&varmap, &run.join(MODEL_FILE))?;
             write_log(run, &log)?;
             checkpoint::save(run, &varmap, &optimizer, &CheckpointMeta { step, rng: RngState::of(&rng) })?;
+            if bar.is_hidden() {
+                // No terminal (a background run): a line per checkpoint instead of the bar.
+                eprintln!("step {step}/{} · {}", config.steps, bar.message());
+            }
         }
     }
     bar.finish_and_clear();
