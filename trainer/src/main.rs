@@ -95,7 +95,7 @@ fn device(choice: DeviceChoice) -> Result<Device> {
         DeviceChoice::Cpu => Ok(Device::Cpu),
         DeviceChoice::Cuda if !candle_core::utils::cuda_is_available() => {
             bail!(
-                "--device cuda: this build has no CUDA support; rebuild with `cargo build -p ipt-train --release --features cuda` on a machine with the CUDA toolkit"
+                "--device cuda: this build has no CUDA support; rebuild with `cargo build -p ipt-train --features cuda` on a machine with the CUDA toolkit"
             )
         }
         DeviceChoice::Cuda => Ok(Device::new_cuda(0)?),

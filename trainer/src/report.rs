@@ -84,7 +84,7 @@ pub fn markdown(runs: &[PathBuf], split: Split, curves: &str) -> Result<String> 
     let mut rows: BTreeMap<(String, String), [Vec<String>; 3]> = BTreeMap::new();
     for evaluation in &evaluations {
         let regime = evaluation.training.regime;
-        let key = (format!("{regime:?}").to_lowercase(), evaluation.mode.name().to_string());
+        let key = (regime.name().to_string(), evaluation.mode.name().to_string());
         let reference = paper(regime, evaluation.mode);
         let row = rows.entry(key).or_default();
         for (i, task) in Task::ALL.into_iter().enumerate() {
@@ -104,9 +104,9 @@ pub fn markdown(runs: &[PathBuf], split: Split, curves: &str) -> Result<String> 
             let overall = &score.overall;
             writeln!(
                 text,
-                "| {} | {task} | {:?} | {} | {:.1} | {:.1} [{:.1}, {:.1}] | {:.1} | {} | {} |",
+                "| {} | {task} | {} | {} | {:.1} | {:.1} [{:.1}, {:.1}] | {:.1} | {} | {} |",
                 evaluation.run.display(),
-                evaluation.training.regime,
+                evaluation.training.regime.name(),
                 evaluation.mode.name(),
                 100.0 * score.headline,
                 100.0 * overall.accuracy,

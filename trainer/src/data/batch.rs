@@ -47,6 +47,16 @@ pub enum Presentation {
 }
 
 impl Regime {
+    /// Its name on the command line and in reports: `label`, `cot`, `ipt`, `mixed`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Regime::Label => "label",
+            Regime::Cot => "cot",
+            Regime::Ipt => "ipt",
+            Regime::Mixed => "mixed",
+        }
+    }
+
     /// The presentation of one example; `mixed` draws from `rng`.
     pub fn present(self, rng: &mut impl Rng) -> Presentation {
         match self {

@@ -83,8 +83,9 @@ impl<'a> Answerer<'a> {
         let regime = run.config.regime;
         if mode != Mode::Answer && run.latents.is_none() {
             bail!(
-                "--mode {} needs a model that imagines (trained with --regime ipt or mixed), this one is {regime:?}",
-                mode.name()
+                "--mode {} needs a model that imagines (trained with --regime ipt or mixed), this one is {}",
+                mode.name(),
+                regime.name()
             );
         }
         Ok(Answerer { run, mode, sampling, device: device.clone() })

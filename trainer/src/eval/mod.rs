@@ -194,9 +194,9 @@ pub fn summary_table(evaluation: &Evaluation) -> String {
         )
     };
     let mut text = format!(
-        "{} ({:?} regime) on {}, mode {}\n{:<34} {:>8}  {:<23}  {:>8}  {:>6}\n",
+        "{} ({} regime) on {}, mode {}\n{:<34} {:>8}  {:<23}  {:>8}  {:>6}\n",
         evaluation.run.display(),
-        evaluation.training.regime,
+        evaluation.training.regime.name(),
         evaluation.split,
         evaluation.mode.name(),
         "",

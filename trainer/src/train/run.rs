@@ -301,8 +301,8 @@ pub fn train(asked: &TrainRun, run: &Path, device: &Device) -> Result<TrainSumma
     let latents = match (&asked.autoencoder, asked.imagines()) {
         (Some(dir), true) => Some(LatentCodec::load(dir, device)?),
         (None, true) => bail!(
-            "--regime {:?} imagines: give it a frozen autoencoder with --autoencoder (made by `ipt-train autoencoder --data {} --out runs/ae`)",
-            asked.regime,
+            "--regime {} imagines: give it a frozen autoencoder with --autoencoder (made by `ipt-train autoencoder --data {} --out runs/ae`)",
+            asked.regime.name(),
             asked.data.display()
         ),
         (_, false) => None,
