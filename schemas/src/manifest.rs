@@ -88,13 +88,14 @@ pub struct Manifest<C = serde_json::Value> {
 pub enum DatasetError {
     /// No readable `manifest.json`: not a dataset folder, or one still being generated.
     #[error(
-        "{path}: cannot read the manifest ({source}); is this a dataset folder made by `ipt-gen generate` (and merged, if made by several workers)?"
+        "{path}: cannot read the manifest ({cause}); is this a dataset folder made by `ipt-gen generate` (and merged, if made by several workers)?"
     )]
     Missing {
         /// The manifest's path.
         path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
+        /// Why it could not be read (in the message itself, not as an error source, so a
+        /// printed chain names it once).
+        cause: std::io::Error,
     },
     /// The manifest is not valid JSON of the expected shape.
     #[error("{path}: not a dataset manifest: {message}")]
@@ -120,7 +121,7 @@ impl Manifest {
     pub fn read(dir: &Path) -> Result<Manifest, DatasetError> {
         let path = dir.join(MANIFEST_FILE);
         let text =
-            std::fs::read_to_string(&path).map_err(|source| DatasetError::Missing { path: path.clone(), source })?;
+            std::fs::read_to_string(&path).map_err(|cause| DatasetError::Missing { path: path.clone(), cause })?;
         let manifest: Manifest = serde_json::from_str(&text)
             .map_err(|e| DatasetError::Malformed { path: path.clone(), message: e.to_string() })?;
         if manifest.format != DATASET_FORMAT {
