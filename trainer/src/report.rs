@@ -13,7 +13,7 @@ use ipt_schema::{Split, Task};
 use crate::data::batch::Regime;
 use crate::eval::Evaluation;
 use crate::eval::infer::Mode;
-use crate::train::run::{LOG_FILE, LogLine};
+use crate::train::run::{LogLine, read_log};
 
 /// The paper's accuracies (%, BAGEL-7B on AI2-THOR; PET, PT, MVC) for a regime evaluated in
 /// a mode, where it reports them. The inference-mode ablation's PT numbers are its ego_dir
@@ -148,7 +148,7 @@ pub fn curves(runs: &[PathBuf]) -> Result<RgbImage> {
     let mut picture = RgbImage::from_pixel(width, height, Rgb([255; 3]));
     let mut series = Vec::new();
     for run in runs {
-        series.push(smoothed(&read_log(run)?, 20));
+        series.push(smoothed(&read_log(run, u64::MAX)?, 20));
     }
     let last_step = series.iter().flatten().map(|p| p.0).fold(1.0, f64::max);
     let (low, high) = series
@@ -173,15 +173,6 @@ pub fn curves(runs: &[PathBuf]) -> Result<RgbImage> {
         }
     }
     Ok(picture)
-}
-
-fn read_log(run: &Path) -> Result<Vec<LogLine>> {
-    let path = run.join(LOG_FILE);
-    let Ok(text) = std::fs::read_to_string(&path) else { return Ok(Vec::new()) };
-    text.lines()
-        .enumerate()
-        .map(|(i, line)| serde_json::from_str(line).with_context(|| format!("{} line {}", path.display(), i + 1)))
-        .collect()
 }
 
 /// (step, mean loss) over windows of `window` steps.

@@ -270,8 +270,8 @@ fn settle(asked: &TrainRun, run: &Path, codec: &TextCodec, latents: Option<&Late
 }
 
 /// The log's lines up to and including `step` (a resumed run drops what came after its
-/// checkpoint).
-fn read_log(run: &Path, step: u64) -> Result<Vec<LogLine>> {
+/// checkpoint; `u64::MAX` reads them all).
+pub(crate) fn read_log(run: &Path, step: u64) -> Result<Vec<LogLine>> {
     let path = run.join(LOG_FILE);
     let Ok(text) = std::fs::read_to_string(&path) else { return Ok(Vec::new()) };
     let mut lines = Vec::new();
