@@ -20,7 +20,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::data::examples::{Example, read_shard, shard_paths};
-use crate::train::checkpoint::write_atomic;
+use crate::train::checkpoint::{write_atomic, write_json_lines};
 use crate::train::run::{TrainRun, load_trained};
 use infer::{Answerer, Mode, Sampling};
 use metrics::{Prediction, Scores, score};
@@ -169,12 +169,7 @@ pub fn evaluate(run: &Path, options: &EvalOptions, device: &Device) -> Result<Ev
         scores: score(&predictions),
         imagination_mse: (latent_values > 0).then(|| squared_error / latent_values as f64),
     };
-    let mut lines = String::new();
-    for prediction in &predictions {
-        lines.push_str(&serde_json::to_string(prediction)?);
-        lines.push('\n');
-    }
-    write_atomic(&out.join(format!("{stem}-answers.jsonl")), lines.as_bytes())?;
+    write_json_lines(&out.join(format!("{stem}-answers.jsonl")), &predictions)?;
     write_atomic(&out.join(format!("{stem}.json")), &serde_json::to_vec_pretty(&evaluation)?)?;
     Ok(evaluation)
 }

@@ -4,15 +4,18 @@
 //!
 //! Only differentiable ops: in candle-nn 0.11.1 `ops::rms_norm`, `ops::softmax_last_dim`,
 //! `sdpa` and the fast rotary ops return from `backward()` with the graph cut (see
-//! ../shared/notes/trainer-and-formats.md), so this file uses `rms_norm_slow`,
-//! `ops::softmax` and `rope_slow`, and a test checks that every weight gets a gradient.
+//! ../shared/notes/trainer-and-formats.md), so the norms, the attention softmax, the rotary
+//! positions and the SwiGLU gate are our own fused kernels with their backward
+//! ([`super::fused`]), and a test checks that every weight gets a gradient.
 //!
 //! Shapes in comments: `b` batch, `t` tokens, `h` hidden size, `nh` / `nkv` query and key-value
 //! heads, `d` head size, `i` MLP size, `v` vocabulary.
 
-use candle_core::{D, DType, Device, Module, Result, Tensor};
+use candle_core::{DType, Device, Module, Result, Tensor};
 use candle_nn::{Embedding, Linear, VarBuilder};
 use serde::{Deserialize, Serialize};
+
+use super::fused;
 
 /// The fields of a Hugging Face Llama `config.json` this model reads (others are ignored).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -110,7 +113,7 @@ impl RmsNorm {
 
     /// `x / rms(x) * weight` over the last dimension.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        candle_nn::ops::rms_norm_slow(x, &self.weight, self.eps)
+        fused::rms_norm(x, &self.weight, self.eps)
     }
 }
 
@@ -142,7 +145,7 @@ impl Rotary {
         if t > self.cos.dim(0)? {
             candle_core::bail!("{t} tokens, but the model knows {} positions", self.cos.dim(0)?);
         }
-        candle_nn::rotary_emb::rope_slow(x, &self.cos.narrow(0, 0, t)?, &self.sin.narrow(0, 0, t)?)
+        fused::rotary(x, &self.cos.narrow(0, 0, t)?, &self.sin.narrow(0, 0, t)?)
     }
 }
 
@@ -189,8 +192,7 @@ impl Attention {
         let repeat = self.heads / self.kv_heads;
         let (k, v) = (repeat_kv(&k, repeat)?, repeat_kv(&v, repeat)?);
         // (b, nh, t, t)
-        let scores = (q.matmul(&k.t()?)? / (self.head_dim as f64).sqrt())?.broadcast_add(mask)?;
-        let weights = candle_nn::ops::softmax(&scores, D::Minus1)?;
+        let weights = fused::masked_softmax(&q.matmul(&k.t()?)?, mask, 1.0 / (self.head_dim as f64).sqrt())?;
         // (b, nh, t, d) -> (b, t, nh * d)
         let out = weights.matmul(&v)?.transpose(1, 2)?.reshape((b, t, self.heads * self.head_dim))?;
         linear_3d(&self.o_proj, &out)
@@ -227,7 +229,7 @@ impl Mlp {
 
     /// `(b, t, h)` -> `(b, t, h)`.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let gated = (linear_3d(&self.gate_proj, x)?.silu()? * linear_3d(&self.up_proj, x)?)?;
+        let gated = fused::swiglu(&linear_3d(&self.gate_proj, x)?, &linear_3d(&self.up_proj, x)?)?;
         linear_3d(&self.down_proj, &gated)
     }
 }

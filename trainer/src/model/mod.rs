@@ -3,6 +3,7 @@
 //!
 //! - [`llama`]: the language model (Llama architecture, Hugging Face weight names).
 //! - [`autoencoder`]: the convolutional image autoencoder whose latents are imagined.
+//! - [`fused`]: fused CPU kernels (with their backward) for the element-wise parts of a block.
 //! - [`flow`]: rectified flow for the imagination latents (mixing, velocity, Euler sampling).
 //! - [`vision`]: the input-image encoder (a small ViT and a projector).
 //! - [`init`]: seeded initial weights (candle's CPU generator cannot be seeded).
@@ -11,6 +12,7 @@
 
 pub mod autoencoder;
 pub mod flow;
+pub mod fused;
 pub mod init;
 pub mod ipt;
 pub mod llama;

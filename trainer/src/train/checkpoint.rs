@@ -81,6 +81,17 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::rename(&partial, path).with_context(|| format!("cannot write {}", path.display()))
 }
 
+/// Writes `items` to `path` as JSON lines (one object per line), atomically as
+/// [`write_atomic`].
+pub(crate) fn write_json_lines<T: serde::Serialize>(path: &Path, items: &[T]) -> Result<()> {
+    let mut text = String::new();
+    for item in items {
+        text.push_str(&serde_json::to_string(item)?);
+        text.push('\n');
+    }
+    write_atomic(path, text.as_bytes())
+}
+
 /// Saves the model's variables, the optimizer's moments and `meta` as the run's latest
 /// checkpoint.
 pub fn save(run: &Path, varmap: &VarMap, optimizer: &Optimizer, meta: &CheckpointMeta) -> Result<()> {

@@ -287,12 +287,7 @@ pub(crate) fn read_log(run: &Path, step: u64) -> Result<Vec<LogLine>> {
 
 /// Rewrites the log with `lines`.
 fn write_log(run: &Path, lines: &[LogLine]) -> Result<()> {
-    let mut text = String::new();
-    for line in lines {
-        text.push_str(&serde_json::to_string(line)?);
-        text.push('\n');
-    }
-    checkpoint::write_atomic(&run.join(LOG_FILE), text.as_bytes())
+    checkpoint::write_json_lines(&run.join(LOG_FILE), lines)
 }
 
 /// Trains (or resumes) the run in folder `run`.
