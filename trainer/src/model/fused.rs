@@ -1,15 +1,17 @@
-//! Fused CPU kernels, each with its backward, for the element-wise chains of a Llama block:
-//! the scaled, masked softmax of attention, RMSNorm, rotary positions and the SwiGLU gate.
+//! Fused CPU kernels, each with its backward, for the parts of a Llama block between its
+//! matrix products: the whole self-attention (rotary positions, grouped-query heads, scaled
+//! masked softmax, weighted values), RMSNorm and the SwiGLU gate.
 //!
 //! Composed from candle's element-wise ops, each of these is 4 to 10 passes over memory
-//! forward and more backward, each pass a fresh buffer and a wake-up of candle's thread pool;
-//! fused, each is one pass forward and one or two backward (docs/benchmarks.md, "Training").
-//! The maths is the composed ops' (a test compares values and gradients), and on any device
-//! but the CPU the composed ops run, so CUDA trains the same model.
+//! forward and more backward, each pass a fresh buffer, a zeroed gradient and a wake-up of
+//! candle's thread pool; fused, each is one pass forward and one or two backward
+//! (docs/benchmarks.md, "Training"). The maths is the composed ops' (tests compare values and
+//! gradients), and on any device but the CPU the composed ops run, so CUDA trains the same
+//! model.
 //!
-//! Every kernel works on whole rows of the last dimension; rows are shared out between
-//! rayon's threads, and each row is computed by one thread, so results do not depend on the
-//! number of threads.
+//! Work is shared out between rayon's threads by rows of the last dimension (attention: by
+//! example), each computed whole by one thread, and sums across rows run in order on one
+//! thread, so results do not depend on the number of threads.
 
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, CustomOp3, D, Layout, Result, Shape, Storage, Tensor};
 use rayon::prelude::*;
@@ -28,6 +30,9 @@ fn values<'a>(storage: &'a CpuStorage, layout: &Layout, kernel: &str) -> Result<
 
 /// Fills `out` row by row (`row` values each) with `fill(row index, row)`, in parallel.
 fn rows_parallel(out: &mut [f32], row: usize, fill: impl Fn(usize, &mut [f32]) + Sync) {
+    if row == 0 {
+        return; // rows of nothing: nothing to fill
+    }
     let rows_per_task = (VALUES_PER_TASK / row.max(1)).max(1);
     out.par_chunks_mut(row * rows_per_task).enumerate().for_each(|(task, chunk)| {
         for (i, values) in chunk.chunks_mut(row).enumerate() {
@@ -61,6 +66,9 @@ pub fn attention(
     kv_heads: usize,
 ) -> Result<Tensor> {
     let (b, t, width) = qkv.dims3()?;
+    if b == 0 || t == 0 {
+        candle_core::bail!("attention: an empty batch {:?}", qkv.shape());
+    }
     let all_heads = heads + 2 * kv_heads;
     if kv_heads == 0 || !width.is_multiple_of(all_heads) || !heads.is_multiple_of(kv_heads) {
         candle_core::bail!("attention: {heads} query heads, {kv_heads} key-value heads for width {width}");
@@ -123,18 +131,25 @@ fn repeat_kv(x: &Tensor, repeat: usize) -> Result<Tensor> {
 /// The sizes of one attention call.
 #[derive(Clone, Copy)]
 struct Sizes {
+    /// Tokens per example.
     t: usize,
+    /// Query heads.
     heads: usize,
+    /// Key-value heads.
     kv_heads: usize,
+    /// Head size.
     d: usize,
+    /// The mask has a `(t, t)` block per example (else one for all).
     per_example_mask: bool,
 }
 
 impl Sizes {
+    /// All query heads of a token.
     fn q_width(&self) -> usize {
         self.heads * self.d
     }
 
+    /// All key (or value) heads of a token.
     fn kv_width(&self) -> usize {
         self.kv_heads * self.d
     }
@@ -165,6 +180,7 @@ impl Sizes {
         group * per_group..(group + 1) * per_group
     }
 
+    /// The scores' scale, `1 / sqrt(d)`.
     fn scale(&self) -> f32 {
         1.0 / (self.d as f32).sqrt()
     }
@@ -253,7 +269,6 @@ fn matmul(
 /// Rotates one head: `t` rows of `d` values from `src` (row stride `src_stride`) into `dst`
 /// (row stride `dst_stride`), by each position's angles (`inverse`: by minus them, the
 /// gradient of the rotation).
-#[allow(clippy::too_many_arguments)]
 fn rotate(
     src: &[f32],
     src_stride: usize,
@@ -312,13 +327,18 @@ fn example<'a>(sizes: &Sizes, e: usize, qkv: &'a [f32], mask: &'a [f32]) -> Exam
 
 /// Scratch buffers of one example's heads.
 struct Scratch {
+    /// One head's rotated queries, `(t, d)`.
     q: Vec<f32>,
+    /// One key-value head's rotated keys, `(t, d)`.
     k: Vec<f32>,
+    /// One head's scores, `(t, t)`.
     scores: Vec<f32>,
+    /// One head's attention weights, `(t, t)`.
     weights: Vec<f32>,
 }
 
 impl Scratch {
+    /// Buffers for heads of `sizes`.
     fn new(sizes: &Sizes) -> Scratch {
         let (t, d) = (sizes.t, sizes.d);
         Scratch { q: vec![0.0; t * d], k: vec![0.0; t * d], scores: vec![0.0; t * t], weights: vec![0.0; t * t] }
