@@ -4,9 +4,10 @@
 //!
 //! Only differentiable ops: in candle-nn 0.11.1 `ops::rms_norm`, `ops::softmax_last_dim`,
 //! `sdpa` and the fast rotary ops return from `backward()` with the graph cut (see
-//! ../shared/notes/trainer-and-formats.md), so the norms, the attention softmax, the rotary
-//! positions and the SwiGLU gate are our own fused kernels with their backward
-//! ([`super::fused`]), and a test checks that every weight gets a gradient.
+//! ../shared/notes/trainer-and-formats.md), so the norms, the self-attention (rotary
+//! positions, softmax) and the SwiGLU gate are our own fused kernels with their backward
+//! ([`super::fused`]; other devices run candle's composed ops), and a test checks that every
+//! weight gets a gradient.
 //!
 //! Shapes in comments: `b` batch, `t` tokens, `h` hidden size, `nh` / `nkv` query and key-value
 //! heads, `d` head size, `i` MLP size, `v` vocabulary.
