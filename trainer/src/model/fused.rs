@@ -357,8 +357,9 @@ impl Scratch {
         rotate(&example.qkv[sizes.query(head)..], sizes.width(), &mut self.q, d, (t, d), constants, false);
         // scores = q k^T: (t, d) by (d, t)
         matmul((t, t, d), &mut self.scores, (t, 1), &self.q, (d, 1), &self.k, (1, d), false);
+        let scale = sizes.scale();
         for (row, (y, s)) in self.weights.chunks_mut(t).zip(self.scores.chunks(t)).enumerate() {
-            softmax_row(y, s, &example.mask[row * t..][..t], sizes.scale());
+            softmax_row(y, s, &example.mask[row * t..][..t], scale);
         }
     }
 }
@@ -426,6 +427,7 @@ impl CustomOp2 for AttentionGrad<'_> {
         let (qkv, grad) = (values(s1, l1, self.name())?, values(s2, l2, self.name())?);
         let sizes = self.forward.sizes;
         let (t, d, width, qw) = (sizes.t, sizes.d, sizes.width(), sizes.q_width());
+        let scale = sizes.scale();
         let mut out = vec![0f32; qkv.len()];
         self.forward.with_constants(|constants| {
             out.par_chunks_mut(t * width).enumerate().for_each(|(e, out)| {
@@ -448,7 +450,7 @@ impl CustomOp2 for AttentionGrad<'_> {
                         for (dw, w) in d_weights.chunks_mut(t).zip(scratch.weights.chunks(t)) {
                             let dot: f32 = dw.iter().zip(w).map(|(dw, w)| dw * w).sum();
                             for (dw, &w) in dw.iter_mut().zip(w) {
-                                *dw = sizes.scale() * w * (*dw - dot);
+                                *dw = scale * w * (*dw - dot);
                             }
                         }
                         // dq = ds k: (t, t) by (t, d); dk += ds^T q
