@@ -4,9 +4,11 @@
 //! One [`Record`] is one row. [`schema`] is its Arrow schema, declared once in [`columns`]
 //! and carrying the Hugging Face `datasets` features in its metadata, so image columns load
 //! as PIL images. [`shard`] writes and reads Parquet shards of records; [`manifest`] lists a
-//! dataset's shards by [`Split`] and [`Task`]; [`images`] decodes the id and depth images.
+//! dataset's shards by [`Split`] and [`Task`]; [`images`] decodes the id and depth images;
+//! [`audit`] holds a dataset's blind baselines (`audit.json`).
 //! Every column is described in docs/schema.md.
 
+pub mod audit;
 pub mod columns;
 pub mod images;
 pub mod manifest;

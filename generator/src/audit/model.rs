@@ -20,7 +20,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::fmt::Write as _;
 
-use serde::{Deserialize, Serialize};
+pub use ipt_schema::audit::{Accuracy, Baseline, wilson};
 
 /// One multiple-choice example as a blind baseline sees it (no pixels).
 #[derive(Debug, Clone, PartialEq)]
@@ -35,64 +35,14 @@ pub struct BlindExample {
     pub category: String,
 }
 
-/// The blind baselines.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Baseline {
-    /// Always the answer letter most frequent in train.
-    LetterPrior,
-    /// A conditional logit over the option texts alone, never the question.
-    OptionsOnly,
-    /// A conditional logit over the question's words crossed with the option slot, never the option texts.
-    QuestionOnly,
-    /// A conditional logit over the question's words and the option texts together.
-    QuestionOptions,
-    /// The answer text most frequent in train for the example's category.
-    CategoryMajority,
-}
-
-impl Baseline {
-    /// Every baseline, in declaration order.
-    pub const ALL: [Baseline; 5] = [
-        Baseline::LetterPrior,
-        Baseline::OptionsOnly,
-        Baseline::QuestionOnly,
-        Baseline::QuestionOptions,
-        Baseline::CategoryMajority,
-    ];
-
-    /// The snake-case name, the same as the serde form.
-    pub fn name(self) -> &'static str {
-        match self {
-            Baseline::LetterPrior => "letter_prior",
-            Baseline::OptionsOnly => "options_only",
-            Baseline::QuestionOnly => "question_only",
-            Baseline::QuestionOptions => "question_options",
-            Baseline::CategoryMajority => "category_majority",
-        }
-    }
-
-    /// One line a person reads: what the baseline looks at.
-    pub fn describe(self) -> &'static str {
-        match self {
-            Baseline::LetterPrior => "the most frequent answer letter in train",
-            Baseline::OptionsOnly => "a logistic model over the option texts alone, never the question",
-            Baseline::QuestionOnly => {
-                "a logistic model over the question's words and the option slot, never the option texts"
-            }
-            Baseline::QuestionOptions => "a logistic model over the question's words and the option texts together",
-            Baseline::CategoryMajority => "the most frequent answer text in train for the question's category",
-        }
-    }
-
-    /// What the shared logistic learner may see, or `None` for the counting baselines.
-    fn view(self) -> Option<View> {
-        match self {
-            Baseline::OptionsOnly => Some(View::Options),
-            Baseline::QuestionOnly => Some(View::Question),
-            Baseline::QuestionOptions => Some(View::Both),
-            Baseline::LetterPrior | Baseline::CategoryMajority => None,
-        }
+/// What the shared logistic learner may see for `baseline`, or `None` for the counting
+/// baselines.
+fn view(baseline: Baseline) -> Option<View> {
+    match baseline {
+        Baseline::OptionsOnly => Some(View::Options),
+        Baseline::QuestionOnly => Some(View::Question),
+        Baseline::QuestionOptions => Some(View::Both),
+        Baseline::LetterPrior | Baseline::CategoryMajority => None,
     }
 }
 
@@ -171,44 +121,12 @@ impl Fitted {
 ///
 /// Examples whose answer index is out of range are ignored by the counting baselines and the learner.
 pub fn fit(baseline: Baseline, train: &[BlindExample]) -> Fitted {
-    let model = match baseline.view() {
+    let model = match view(baseline) {
         Some(view) => fit_logit(view, train),
         None if baseline == Baseline::CategoryMajority => Model::Category(category_majority(train)),
         None => Model::Letter,
     };
     Fitted { baseline, letters: letter_ranking(train), model }
-}
-
-/// Accuracy with its 95 % Wilson score interval.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Accuracy {
-    /// Examples answered correctly.
-    pub correct: u64,
-    /// Examples scored.
-    pub total: u64,
-    /// `correct / total` as a fraction (0 when `total` is 0).
-    pub accuracy: f64,
-    /// Lower end of the 95 % Wilson score interval, a fraction.
-    pub low: f64,
-    /// Upper end of the 95 % Wilson score interval, a fraction.
-    pub high: f64,
-}
-
-/// The accuracy `correct / total` with its 95 % Wilson score interval, all as fractions in [0, 1]; a
-/// `total` of 0 gives all zeros, and `correct` is capped at `total`.
-pub fn wilson(correct: u64, total: u64) -> Accuracy {
-    const Z: f64 = 1.959_963_984_540_054;
-    let correct = correct.min(total);
-    if total == 0 {
-        return Accuracy { correct, total, accuracy: 0.0, low: 0.0, high: 0.0 };
-    }
-    let n = total as f64;
-    let p = correct as f64 / n;
-    let z2 = Z * Z;
-    let denominator = 1.0 + z2 / n;
-    let centre = (p + z2 / (2.0 * n)) / denominator;
-    let half = Z * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt() / denominator;
-    Accuracy { correct, total, accuracy: p, low: (centre - half).max(0.0), high: (centre + half).min(1.0) }
 }
 
 /// Scores `fitted` on `examples`: the share whose prediction equals the answer.
@@ -740,25 +658,6 @@ mod tests {
         score(&fit(baseline, train), test).accuracy
     }
 
-    #[test]
-    fn wilson_matches_known_intervals() {
-        let half = wilson(50, 100);
-        assert_eq!((half.correct, half.total), (50, 100));
-        assert!((half.accuracy - 0.5).abs() < 1e-12);
-        assert!((half.low - 0.4038).abs() < 1e-3, "{half:?}");
-        assert!((half.high - 0.5962).abs() < 1e-3, "{half:?}");
-        let empty = wilson(0, 0);
-        assert_eq!((empty.accuracy, empty.low, empty.high), (0.0, 0.0, 0.0));
-        let none = wilson(0, 10);
-        assert_eq!(none.low, 0.0);
-        assert!((none.high - 0.2775).abs() < 1e-3, "{none:?}");
-        let all = wilson(10, 10);
-        assert!((all.low - 0.7225).abs() < 1e-3, "{all:?}");
-        assert!((all.high - 1.0).abs() < 1e-12, "{all:?}");
-        let small = wilson(81, 263);
-        assert!((small.low - 0.2553).abs() < 1e-3 && (small.high - 0.3662).abs() < 1e-3, "{small:?}");
-    }
-
     fn no_signal(rng: &mut Rng, count: usize) -> Vec<BlindExample> {
         let categories = ["toilet", "chair", "lamp", "sofa", ""];
         (0..count)
@@ -936,26 +835,6 @@ mod tests {
             assert_eq!(empty.predict(&example(0, 0)), 0, "{}", baseline.name());
             assert_eq!(score(&empty, &[]).total, 0);
         }
-    }
-
-    #[test]
-    fn names_are_the_snake_case_serde_names() {
-        for baseline in Baseline::ALL {
-            // serde's rename_all = "snake_case": an underscore before each inner capital, all lowercase.
-            let mut snake = String::new();
-            for (position, letter) in format!("{baseline:?}").chars().enumerate() {
-                if letter.is_uppercase() && position > 0 {
-                    snake.push('_');
-                }
-                snake.extend(letter.to_lowercase());
-            }
-            assert_eq!(baseline.name(), snake);
-            assert!(!baseline.describe().is_empty());
-        }
-        let mut names = Baseline::ALL.map(Baseline::name).to_vec();
-        names.sort_unstable();
-        names.dedup();
-        assert_eq!(names.len(), Baseline::ALL.len());
     }
 
     /// A dataset the size of a real train split: 16,000 examples, 4 options, long questions.

@@ -4,63 +4,19 @@
 //! dataset card) and the guard's warnings.
 
 use std::collections::BTreeMap;
-use std::fmt::Write;
 
+pub use ipt_schema::audit::{ALL_VARIANTS, AuditReport, AuditRow, SCORED_SPLITS};
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
 
 use super::examples::AuditExample;
-use super::model::{Accuracy, Baseline, BlindExample, fit, score};
+use super::model::{Baseline, BlindExample, fit, score};
 use crate::dataset::layout::Split;
 use crate::tasks::Task;
 
-/// The splits baselines are scored on.
-pub const SCORED_SPLITS: [Split; 2] = [Split::Test, Split::Benchmark];
 /// The guard warns when a baseline beats chance by more than this (accuracy, 0-1) ...
 pub const GUARD_MARGIN: f64 = 0.05;
 /// ... on a split of at least this many examples.
 pub const GUARD_MIN_EXAMPLES: u64 = 200;
-/// The variant name of the rows over all of a task's examples.
-pub const ALL_VARIANTS: &str = "all";
-
-/// One baseline's score on one split of one task (all variants, or one).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AuditRow {
-    /// The task.
-    pub task: Task,
-    /// The variant scored, or [`ALL_VARIANTS`].
-    pub variant: String,
-    /// The baseline.
-    pub baseline: Baseline,
-    /// The split scored.
-    pub split: Split,
-    /// The accuracy of guessing: the mean of 1 / options over the examples.
-    pub chance: f64,
-    /// The L2 strength the learned baselines chose on a held-out tail of train.
-    pub l2: Option<f64>,
-    /// The baseline's accuracy with its 95 % Wilson interval.
-    pub score: Accuracy,
-}
-
-impl AuditRow {
-    /// Accuracy minus chance (0-1).
-    pub fn above_chance(&self) -> f64 {
-        self.score.accuracy - self.chance
-    }
-}
-
-/// The blind baselines of a dataset (`audit.json`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AuditReport {
-    /// What was audited: `dataset` (the shards) or `plans` (the labels of a configuration,
-    /// not rendered).
-    pub source: String,
-    /// Training examples per task.
-    pub train_examples: BTreeMap<Task, u64>,
-    /// Every score.
-    pub rows: Vec<AuditRow>,
-}
-
 /// The mean chance of guessing over `examples`.
 fn chance(examples: &[&AuditExample]) -> f64 {
     examples.iter().map(|e| 1.0 / e.blind.choices.len().max(1) as f64).sum::<f64>() / examples.len().max(1) as f64
@@ -119,105 +75,28 @@ pub fn audit(examples: &[AuditExample], source: &str) -> AuditReport {
     }
 }
 
-fn percent(value: f64) -> String {
-    format!("{:.1}", 100.0 * value)
+/// The guard's warnings: one line per baseline that beats chance by more than
+/// [`GUARD_MARGIN`] on a split of at least [`GUARD_MIN_EXAMPLES`] examples.
+pub fn warnings(report: &AuditReport) -> Vec<String> {
+    report
+        .above(GUARD_MARGIN, GUARD_MIN_EXAMPLES)
+        .into_iter()
+        .map(|r| {
+            let variant = if r.variant == ALL_VARIANTS { String::new() } else { format!(" ({})", r.variant) };
+            format!(
+                "{}{variant}: the blind baseline '{}' scores {} % on {} ({} examples; chance {} %): the answers \
+                 can be guessed without the images",
+                r.task,
+                r.baseline.name(),
+                percent(r.score.accuracy),
+                r.split,
+                r.score.total,
+                percent(r.chance)
+            )
+        })
+        .collect()
 }
 
-impl AuditReport {
-    /// The rows that beat chance by more than `margin` on at least `min_examples` examples.
-    pub fn above(&self, margin: f64, min_examples: u64) -> Vec<&AuditRow> {
-        self.rows.iter().filter(|r| r.score.total >= min_examples && r.above_chance() > margin).collect()
-    }
-
-    /// The guard's warnings: one line per baseline that beats chance by more than
-    /// [`GUARD_MARGIN`] on a split of at least [`GUARD_MIN_EXAMPLES`] examples.
-    pub fn warnings(&self) -> Vec<String> {
-        self.above(GUARD_MARGIN, GUARD_MIN_EXAMPLES)
-            .into_iter()
-            .map(|r| {
-                let variant = if r.variant == ALL_VARIANTS { String::new() } else { format!(" ({})", r.variant) };
-                format!(
-                    "{}{variant}: the blind baseline '{}' scores {} % on {} ({} examples; chance {} %): the answers \
-                     can be guessed without the images",
-                    r.task,
-                    r.baseline.name(),
-                    percent(r.score.accuracy),
-                    r.split,
-                    r.score.total,
-                    percent(r.chance)
-                )
-            })
-            .collect()
-    }
-
-    /// The largest accuracy above chance among rows of at least `min_examples` examples, if
-    /// any (for summaries).
-    pub fn worst(&self, min_examples: u64) -> Option<&AuditRow> {
-        self.rows
-            .iter()
-            .filter(|r| r.score.total >= min_examples)
-            .max_by(|a, b| a.above_chance().total_cmp(&b.above_chance()))
-    }
-
-    /// Markdown tables: per task and baseline, accuracy on each scored split with its 95 %
-    /// interval, and chance; then the same per variant.
-    pub fn table(&self) -> String {
-        let mut text = String::new();
-        let splits: Vec<Split> =
-            SCORED_SPLITS.into_iter().filter(|s| self.rows.iter().any(|r| r.split == *s)).collect();
-        for per_variant in [false, true] {
-            let rows: Vec<&AuditRow> =
-                self.rows.iter().filter(|r| (r.variant == ALL_VARIANTS) != per_variant).collect();
-            if rows.is_empty() {
-                continue;
-            }
-            let mut keys: Vec<(Task, &str, Baseline)> =
-                rows.iter().map(|r| (r.task, r.variant.as_str(), r.baseline)).collect();
-            keys.sort();
-            keys.dedup();
-            let _ = write!(text, "| task |{} baseline |", if per_variant { " variant |" } else { "" });
-            for split in &splits {
-                let _ = write!(text, " {split} % [95 % CI] (n) |");
-            }
-            let _ = writeln!(text, " chance % |");
-            let _ = writeln!(
-                text,
-                "|---|{}---|{}---:|",
-                if per_variant { "---|" } else { "" },
-                "---:|".repeat(splits.len())
-            );
-            for (task, variant, baseline) in keys {
-                let _ = write!(
-                    text,
-                    "| {task} |{} {} |",
-                    if per_variant { format!(" {variant} |") } else { String::new() },
-                    baseline.name()
-                );
-                let mut chance = None;
-                for split in &splits {
-                    let row = rows.iter().find(|r| {
-                        r.task == task && r.variant == variant && r.baseline == baseline && r.split == *split
-                    });
-                    match row {
-                        Some(r) => {
-                            chance = Some(r.chance);
-                            let s = &r.score;
-                            let _ = write!(
-                                text,
-                                " {} [{}, {}] ({}) |",
-                                percent(s.accuracy),
-                                percent(s.low),
-                                percent(s.high),
-                                s.total
-                            );
-                        }
-                        None => text.push_str(" - |"),
-                    }
-                }
-                let _ = writeln!(text, " {} |", chance.map_or("-".to_string(), percent));
-            }
-            text.push('\n');
-        }
-        text
-    }
+fn percent(value: f64) -> String {
+    format!("{:.1}", 100.0 * value)
 }

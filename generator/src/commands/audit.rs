@@ -75,7 +75,7 @@ fn print_report(report: &AuditReport, written: Option<&Path>) {
     let splits: Vec<String> = SCORED_SPLITS.iter().map(|s| s.to_string()).collect();
     println!("blind baselines (trained on train, scored on {}):", splits.join(" and "));
     print!("{}", report.table());
-    for warning in report.warnings() {
+    for warning in crate::audit::report::warnings(report) {
         eprintln!("warning: {warning}");
     }
     if let Some(path) = written {

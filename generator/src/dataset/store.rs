@@ -20,6 +20,7 @@ use super::stats::Distribution;
 use crate::audit::AuditReport;
 use crate::files::{write_atomic, write_new_atomic};
 use ipt_schema::Task;
+pub use ipt_schema::audit::AUDIT_FILE;
 pub use ipt_schema::manifest::{DATASET_FORMAT, GeneratorInfo, MANIFEST_FILE, ShardEntry, StreamEntry};
 
 /// The manifest as the generator writes and reads it, with its configuration typed.
@@ -69,9 +70,6 @@ pub struct PartRows {
     /// Rows in the file.
     pub rows: u64,
 }
-
-/// The blind-baseline audit's file in a dataset folder (see `ipt-gen audit`).
-pub const AUDIT_FILE: &str = "audit.json";
 
 /// Split -> task -> distribution (`stats.json`).
 pub type Stats = BTreeMap<Split, BTreeMap<Task, Distribution>>;

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use ipt_schema::Task;
+use ipt_schema::audit::wilson;
 use serde::{Deserialize, Serialize};
 
 /// One example's outcome.
@@ -64,7 +65,10 @@ impl Score {
             examples,
             correct,
             accuracy: correct as f64 / n,
-            interval: wilson(correct, examples),
+            interval: {
+                let score = wilson(correct as u64, examples as u64);
+                [score.low, score.high]
+            },
             chance: chance / n,
         }
     }
@@ -93,18 +97,6 @@ pub struct Scores {
     pub unanswered: usize,
     /// Per task.
     pub tasks: BTreeMap<Task, TaskScore>,
-}
-
-/// The Wilson score interval (95 %) of `correct` successes in `n` trials; `[0, 1]` for none.
-pub fn wilson(correct: usize, n: usize) -> [f64; 2] {
-    if n == 0 {
-        return [0.0, 1.0];
-    }
-    let z = 1.959_963_984_540_054_f64;
-    let (n, p) = (n as f64, correct as f64 / n as f64);
-    let centre = (p + z * z / (2.0 * n)) / (1.0 + z * z / n);
-    let half = z * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt() / (1.0 + z * z / n);
-    [(centre - half).max(0.0), (centre + half).min(1.0)]
 }
 
 /// Groups `predictions` by `key` and scores each group.
@@ -155,15 +147,6 @@ mod tests {
             predicted,
             text: None,
         }
-    }
-
-    #[test]
-    fn wilson_matches_known_values() {
-        // 8 of 10: the textbook interval is [0.490, 0.943].
-        let [low, high] = wilson(8, 10);
-        assert!((low - 0.4902).abs() < 1e-3 && (high - 0.9433).abs() < 1e-3, "{low} {high}");
-        assert_eq!(wilson(0, 0), [0.0, 1.0]);
-        assert_eq!(wilson(5, 5)[1], 1.0);
     }
 
     #[test]
