@@ -1,10 +1,14 @@
-//! The trainer on a dataset the generator really rendered: a tiny model overfits it in
-//! every regime and every inference mode, through the same library calls the
-//! `ipt-train autoencoder`, `train` and `eval` commands make.
+//! The trainer on datasets the generator really rendered, through the same library calls
+//! the `ipt-gen` and `ipt-train` commands make: a tiny model overfits one in every regime and
+//! every inference mode, and the whole results chain (generate, audit, train every task in
+//! every regime, evaluate, report) fills every cell of the results page.
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use candle_core::Device;
+use ipt_gen::commands::audit::audit_dataset;
 use ipt_gen::dataset::config::{DatasetConfig, SplitShares};
 use ipt_gen::dataset::layout::units;
 use ipt_gen::dataset::pipeline::{Generator, generate};
@@ -20,21 +24,28 @@ use ipt_train::model::autoencoder::AutoencoderConfig;
 use ipt_train::model::ipt::IptConfig;
 use ipt_train::model::llama::LlamaConfig;
 use ipt_train::model::vision::VisionConfig;
+use ipt_train::report;
 use ipt_train::train::autoencoder::{self, AutoencoderRun};
+use ipt_train::train::curve::CurveSettings;
 use ipt_train::train::optimizer::AdamWConfig;
 use ipt_train::train::run::{TrainRun, small_model, train};
 
-/// Renders a dataset of every task, all of it in the train split.
-fn render_dataset(root: &Path) {
+/// One renderer at a time in this process.
+static RENDERING: Mutex<()> = Mutex::new(());
+
+/// Renders `count` examples of every task at 64 px into the train split, plus `benchmark`
+/// examples per task in the benchmark split.
+fn render_dataset(root: &Path, count: u64, benchmark: u64, seed: u64) {
     let config = DatasetConfig {
         mix: [(Task::Pet, 1.0), (Task::Pt, 1.0), (Task::Mvc, 1.0)].into(),
-        count: 9,
+        count,
         resolution: 64,
-        benchmark: Default::default(),
-        seed: 5,
+        benchmark: Task::ALL.into_iter().map(|t| (t, benchmark)).filter(|(_, n)| *n > 0).collect::<BTreeMap<_, _>>(),
+        seed,
         splits: SplitShares { train: 1.0, validation: 0.0, test: 0.0 },
         ..DatasetConfig::default()
     };
+    let _rendering = RENDERING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let out = DatasetDir::new(root);
     let _lock = out.lock(1, 0).unwrap();
     out.claim(&config).unwrap();
@@ -44,6 +55,29 @@ fn render_dataset(root: &Path) {
     let mut renderers = Renderers::start(renderer, 0, |_| anyhow::bail!("one renderer")).unwrap();
     generate(&generator, &out, &units(&config), &mut renderers, &indicatif::ProgressBar::hidden()).unwrap();
     out.finalize(&config).unwrap();
+}
+
+/// A frozen 16 px autoencoder trained for `steps` steps on `data`.
+fn autoencoder(data: &Path, out: &Path, steps: u64) -> PathBuf {
+    let run = AutoencoderRun {
+        data: data.to_path_buf(),
+        model: AutoencoderConfig { image_size: 16, channels: vec![8, 8], latent_channels: 2 },
+        steps,
+        batch_size: 4,
+        optimizer: AdamWConfig::default(),
+        checkpoint_every: steps,
+        seed: 1,
+    };
+    autoencoder::train(&run, out, &Device::Cpu).unwrap();
+    out.to_path_buf()
+}
+
+/// The modes a run of `regime` is evaluated in.
+fn modes(regime: Regime) -> &'static [Mode] {
+    match regime {
+        Regime::Label | Regime::Cot => &[Mode::Answer],
+        Regime::Ipt | Regime::Mixed => &[Mode::Answer, Mode::Generate, Mode::Gt],
+    }
 }
 
 fn tiny_model() -> IptConfig {
@@ -65,18 +99,8 @@ fn tiny_model() -> IptConfig {
 fn a_tiny_model_overfits_a_rendered_dataset_in_every_regime_and_mode() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    render_dataset(&data);
-    let ae = dir.path().join("ae");
-    let autoencoder_run = AutoencoderRun {
-        data: data.clone(),
-        model: AutoencoderConfig { image_size: 16, channels: vec![8, 8], latent_channels: 2 },
-        steps: 10,
-        batch_size: 4,
-        optimizer: AdamWConfig::default(),
-        checkpoint_every: 10,
-        seed: 1,
-    };
-    autoencoder::train(&autoencoder_run, &ae, &Device::Cpu).unwrap();
+    render_dataset(&data, 9, 0, 5);
+    let ae = autoencoder(&data, &dir.path().join("ae"), 10);
     for regime in [Regime::Label, Regime::Cot, Regime::Ipt, Regime::Mixed] {
         let run = dir.path().join(format!("{regime:?}"));
         let config = TrainRun {
@@ -101,14 +125,11 @@ fn a_tiny_model_overfits_a_rendered_dataset_in_every_regime_and_mode() {
             seed: 2,
             init: None,
             backbone: None,
+            curve: None,
         };
         let summary = train(&config, &run, &Device::Cpu).unwrap();
-        let modes: &[Mode] = match regime {
-            Regime::Label | Regime::Cot => &[Mode::Answer],
-            Regime::Ipt => &[Mode::Generate, Mode::Gt],
-            Regime::Mixed => &[Mode::Answer, Mode::Generate, Mode::Gt],
-        };
-        for &mode in modes {
+        // Pure IPT training is not asked to answer without imagining (the paper's collapse).
+        for &mode in modes(regime).iter().filter(|&&m| regime != Regime::Ipt || m != Mode::Answer) {
             let options = EvalOptions {
                 split: Split::Train,
                 mode: Some(mode),
@@ -132,5 +153,69 @@ fn a_tiny_model_overfits_a_rendered_dataset_in_every_regime_and_mode() {
                 assert_eq!(std::fs::read_dir(pictures).unwrap().count(), 2);
             }
         }
+    }
+}
+
+#[test]
+fn the_results_chain_fills_every_cell_of_the_results_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    render_dataset(&data, 6, 2, 8);
+    audit_dataset(&DatasetDir::new(&data)).unwrap();
+    let ae = autoencoder(&data, &dir.path().join("ae"), 2);
+    let mut runs = Vec::new();
+    for task in Task::ALL {
+        for regime in [Regime::Label, Regime::Cot, Regime::Ipt, Regime::Mixed] {
+            let run = dir.path().join(format!("{task}-{}", regime.name()));
+            let config = TrainRun {
+                data: data.clone(),
+                task: Some(task),
+                regime,
+                model: tiny_model(),
+                autoencoder: Some(ae.clone()),
+                vocabulary: 500,
+                tokenizer: None,
+                steps: 4,
+                batch_size: 2,
+                optimizer: AdamWConfig::default(),
+                warmup: 1,
+                checkpoint_every: 2,
+                seed: 1,
+                init: None,
+                backbone: None,
+                curve: Some(CurveSettings { every: 2, split: Split::Benchmark, limit: 2 }),
+            };
+            train(&config, &run, &Device::Cpu).unwrap();
+            for &mode in modes(regime) {
+                let options = EvalOptions {
+                    split: Split::Benchmark,
+                    mode: Some(mode),
+                    data: None,
+                    batch_size: 2,
+                    limit: None,
+                    sampling: Sampling { steps: 2, shift: 1.0, max_new_tokens: 16 },
+                    save_imaginations: 1,
+                    seed: 0,
+                };
+                evaluate(&run, &options, &Device::Cpu).unwrap();
+            }
+            runs.push(run);
+        }
+    }
+    let page = dir.path().join("results.md");
+    let pictures = report::write(&runs, Split::Benchmark, &page).unwrap();
+    let text = std::fs::read_to_string(&page).unwrap();
+    let grid = &text[text.find("| regime (mode) |").unwrap()..text.find("## Does a model beat").unwrap()];
+    let rows: Vec<&str> = grid.lines().filter(|l| l.starts_with("| ") && !l.starts_with("| regime")).collect();
+    assert_eq!(rows.len(), 1 + 5 + 8, "chance, five blind baselines, eight regime rows:\n{grid}");
+    for row in rows {
+        assert!(!row.contains('—'), "an empty cell:\n{row}\nin\n{text}");
+    }
+    assert!(!text.contains("not measured"), "{text}");
+    assert_eq!(text.matches("| main | 4 | 8 |").count(), 12, "every run in the runs table:\n{text}");
+    // Loss, accuracy, and an imagination per task.
+    assert_eq!(pictures.len(), 5, "{pictures:?}");
+    for picture in &pictures {
+        assert!(picture.exists(), "{}", picture.display());
     }
 }

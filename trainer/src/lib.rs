@@ -6,7 +6,8 @@
 //! - [`train`]: the optimizer, checkpoints and the training runs.
 //! - [`eval`]: a trained run answering a split, and its scores.
 //! - [`bench`]: training speed against candle's own matmul rate.
-//! - [`report`]: evaluated runs beside the paper's numbers, and their training curves.
+//! - [`report`]: the results page: evaluated runs beside the paper's numbers and the blind
+//!   baselines, with training curves and imaginations.
 
 pub mod bench;
 pub mod data;

@@ -18,6 +18,7 @@ use ipt_train::model::autoencoder::AutoencoderConfig;
 use ipt_train::model::ipt::IptConfig;
 use ipt_train::report;
 use ipt_train::train::autoencoder::{self, AutoencoderRun};
+use ipt_train::train::curve::CurveSettings;
 use ipt_train::train::optimizer::AdamWConfig;
 use ipt_train::train::run::{self, TrainRun, small_model};
 
@@ -184,6 +185,11 @@ struct TrainArgs {
     /// default, a 2 M-parameter model that trains on a laptop CPU).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Latent grid cells per side of one imagination token (the latent-resolution ablation;
+    /// replaces the config's `latent.patch`): the default autoencoder's 8 x 8 grid makes 64
+    /// tokens with 1, 16 with 2 (the default) and 4 with 4.
+    #[arg(long, value_name = "CELLS")]
+    latent_patch: Option<usize>,
     /// Start from a finished run's weights and tokenizer (fine-tuning); the model sizes
     /// must match.
     #[arg(long, value_name = "RUN")]
@@ -199,6 +205,19 @@ struct TrainArgs {
     /// Tokens of the tokenizer trained on the train split.
     #[arg(long, default_value_t = 1024)]
     vocabulary: usize,
+    /// Steps between points of the accuracy curve (curve.jsonl): the model answers the first
+    /// --curve-limit examples of --curve-split in its regime's default mode, and `report`
+    /// draws the accuracy against the step. A multiple of --checkpoint-every; 0: no curve.
+    #[arg(long, value_name = "STEPS", default_value_t = 500)]
+    curve_every: u64,
+    /// The split the curve answers. Default: benchmark, else validation, else test, the
+    /// first the dataset has for the task (none: no curve).
+    #[arg(long)]
+    curve_split: Option<Split>,
+    /// Examples answered per curve point (a cot run answers a quarter as many: it writes
+    /// its reasoning first).
+    #[arg(long, value_name = "N", default_value_t = 256)]
+    curve_limit: usize,
     /// Where to compute.
     #[arg(long, value_enum, default_value_t = DeviceChoice::Cpu)]
     device: DeviceChoice,
@@ -255,7 +274,8 @@ struct ReportArgs {
     /// The split whose evaluations are reported.
     #[arg(long, default_value = "test")]
     split: Split,
-    /// The Markdown file to write; the curves go beside it as <name>-curves.png.
+    /// The Markdown file to write (e.g. docs/results.md); its pictures go beside it as
+    /// <name>-loss.png, <name>-accuracy.png and <name>-imagination-<task>.png.
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
 }
@@ -353,13 +373,47 @@ fn model_config(path: Option<&Path>) -> Result<IptConfig> {
     serde_json::from_slice(&bytes).with_context(|| format!("{}: not a model config", path.display()))
 }
 
+/// The accuracy curve's settings from the `train` flags: `None` for `--curve-every 0`, or
+/// when no held-out split has examples of the task and none was named.
+fn curve_settings(args: &TrainArgs) -> Result<Option<CurveSettings>> {
+    if args.curve_every == 0 {
+        return Ok(None);
+    }
+    if !args.curve_every.is_multiple_of(args.checkpoint_every.max(1)) {
+        bail!(
+            "--curve-every {} is not a multiple of --checkpoint-every {}: the curve is measured at checkpoints",
+            args.curve_every,
+            args.checkpoint_every
+        );
+    }
+    let split = match args.curve_split {
+        Some(split) => split,
+        None => {
+            let manifest = ipt_schema::Manifest::read(&args.data)?;
+            let held_out = [Split::Benchmark, Split::Validation, Split::Test];
+            let Some(split) = held_out.into_iter().find(|&s| manifest.shards(s, args.task.task()).next().is_some())
+            else {
+                eprintln!("no held-out split in {}: training without an accuracy curve", args.data.display());
+                return Ok(None);
+            };
+            split
+        }
+    };
+    Ok(Some(CurveSettings { every: args.curve_every, split, limit: args.curve_limit }))
+}
+
 fn train_command(args: TrainArgs) -> Result<()> {
     let device = device(args.device)?;
+    let curve = curve_settings(&args)?;
+    let mut model = model_config(args.config.as_deref())?;
+    if let Some(patch) = args.latent_patch {
+        model.latent.patch = patch;
+    }
     let config = TrainRun {
         data: args.data,
         task: args.task.task(),
         regime: args.regime,
-        model: model_config(args.config.as_deref())?,
+        model,
         autoencoder: args.autoencoder,
         vocabulary: args.vocabulary,
         tokenizer: args.tokenizer,
@@ -371,6 +425,7 @@ fn train_command(args: TrainArgs) -> Result<()> {
         seed: args.seed,
         init: args.init,
         backbone: args.backbone,
+        curve,
     };
     let summary = run::train(&config, &args.out, &device)?;
     println!(
@@ -439,8 +494,9 @@ fn run(cli: Cli) -> Result<()> {
         Command::Eval(args) => eval_command(args),
         Command::Bench(args) => bench_command(args),
         Command::Report(args) => {
-            let curves = report::write(&args.runs, args.split, &args.out)?;
-            println!("written to {} and {}", args.out.display(), curves.display());
+            let pictures = report::write(&args.runs, args.split, &args.out)?;
+            let names: Vec<String> = pictures.iter().map(|p| p.display().to_string()).collect();
+            println!("written to {} with {}", args.out.display(), names.join(", "));
             Ok(())
         }
     }

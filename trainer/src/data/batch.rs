@@ -14,7 +14,7 @@ use crate::model::flow::{gaussian, logit_normal_times};
 use crate::model::ipt::{Imagining, Item};
 
 /// What the model is trained to produce.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Regime {
     /// The answer only.

@@ -20,7 +20,7 @@ use crate::model::ipt::{Imagining, Item};
 use crate::train::run::TrainedRun;
 
 /// How the model answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// Without an imagination (a chain-of-thought model writes its reasoning first).

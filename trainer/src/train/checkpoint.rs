@@ -92,6 +92,21 @@ pub(crate) fn write_json_lines<T: serde::Serialize>(path: &Path, items: &[T]) ->
     write_atomic(path, text.as_bytes())
 }
 
+/// Reads the JSON lines of `path` (none when the file does not exist), each parsed as a `T`.
+pub(crate) fn read_json_lines<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    text.lines()
+        .enumerate()
+        .map(|(number, line)| {
+            serde_json::from_str(line).with_context(|| format!("{} line {}", path.display(), number + 1))
+        })
+        .collect()
+}
+
 /// Saves the model's variables, the optimizer's moments and `meta` as the run's latest
 /// checkpoint.
 pub fn save(run: &Path, varmap: &VarMap, optimizer: &Optimizer, meta: &CheckpointMeta) -> Result<()> {

@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use super::autoencoder::LatentCodec;
 use super::backbone;
 use super::checkpoint::{self, CheckpointMeta, RngState};
+use super::curve::{CurveSettings, read_curve, write_curve};
 use super::optimizer::{AdamWConfig, Optimizer};
 use crate::data::batch::{ANSWER_INSTRUCTION, COT_INSTRUCTION, IMAGINE_INSTRUCTION, Regime, make_batch};
 use crate::data::examples::{letter, read_texts, shard_paths};
@@ -78,6 +79,10 @@ pub struct TrainRun {
     /// A pretrained Hugging Face Llama-architecture checkpoint folder whose `config.json`,
     /// `tokenizer.json` and weights become the language model (see [`super::backbone`]).
     pub backbone: Option<PathBuf>,
+    /// The accuracy measured on a held-out split while training (`curve.jsonl`); `None`: not
+    /// measured. Unlike the other settings it may change when a run resumes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub curve: Option<CurveSettings>,
 }
 
 /// The default sizes of a model that trains on a laptop CPU (about 2 M parameters): 64 px
@@ -177,6 +182,7 @@ fn resumed_settings(saved: TrainRun, asked: &TrainRun, run: &Path) -> Result<Tra
         comparable.model.language = saved.model.language.clone();
     }
     comparable.model.latent = saved.model.latent.clone();
+    comparable.curve = saved.curve.clone();
     if comparable != saved {
         let (a, b) = (serde_json::to_value(&saved)?, serde_json::to_value(&comparable)?);
         let differing: Vec<&String> = a
@@ -192,7 +198,7 @@ fn resumed_settings(saved: TrainRun, asked: &TrainRun, run: &Path) -> Result<Tra
             differing.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
         );
     }
-    Ok(TrainRun { steps: asked.steps, ..saved })
+    Ok(TrainRun { steps: asked.steps, curve: asked.curve.clone(), ..saved })
 }
 
 /// Every text the model reads or writes in the train split of `task`, for the tokenizer.
@@ -272,16 +278,8 @@ fn settle(asked: &TrainRun, run: &Path, codec: &TextCodec, latents: Option<&Late
 /// The log's lines up to and including `step` (a resumed run drops what came after its
 /// checkpoint; `u64::MAX` reads them all).
 pub(crate) fn read_log(run: &Path, step: u64) -> Result<Vec<LogLine>> {
-    let path = run.join(LOG_FILE);
-    let Ok(text) = std::fs::read_to_string(&path) else { return Ok(Vec::new()) };
-    let mut lines = Vec::new();
-    for (number, line) in text.lines().enumerate() {
-        let entry: LogLine =
-            serde_json::from_str(line).with_context(|| format!("{} line {}", path.display(), number + 1))?;
-        if entry.step <= step {
-            lines.push(entry);
-        }
-    }
+    let mut lines: Vec<LogLine> = checkpoint::read_json_lines(&run.join(LOG_FILE))?;
+    lines.retain(|line| line.step <= step);
     Ok(lines)
 }
 
@@ -323,6 +321,12 @@ pub fn train(asked: &TrainRun, run: &Path, device: &Device) -> Result<TrainSumma
         }
     };
     let mut log = read_log(run, step)?;
+    let mut curve = read_curve(run, step)?;
+    let trained = TrainedRun { config, codec, model, latents };
+    if let Some(settings) = &trained.config.curve {
+        settings.check(&trained)?;
+    }
+    let TrainedRun { config, codec, model, latents } = &trained;
     let mut loader = Loader::spawn(LoaderConfig {
         shards,
         image_size: config.model.vision.image_size as u32,
@@ -349,9 +353,9 @@ pub fn train(asked: &TrainRun, run: &Path, device: &Device) -> Result<TrainSumma
         let step_started = Instant::now();
         let learning_rate = config.learning_rate(step);
         optimizer.set_learning_rate(learning_rate);
-        let batch = make_batch(&examples, config.regime, &codec, encode, &mut rng, device)?;
-        let losses = model.losses(&batch.images, &batch.items).with_context(|| oom_hint(step, &config))?;
-        let report = optimizer.backward_step(&losses.total).with_context(|| oom_hint(step, &config))?;
+        let batch = make_batch(&examples, config.regime, codec, encode, &mut rng, device)?;
+        let losses = model.losses(&batch.images, &batch.items).with_context(|| oom_hint(step, config))?;
+        let report = optimizer.backward_step(&losses.total).with_context(|| oom_hint(step, config))?;
         step += 1;
         let line = LogLine {
             step,
@@ -383,6 +387,10 @@ pub fn train(asked: &TrainRun, run: &Path, device: &Device) -> Result<TrainSumma
             checkpoint::save_weights(&varmap, &run.join(MODEL_FILE))?;
             write_log(run, &log)?;
             checkpoint::save(run, &varmap, &optimizer, &CheckpointMeta { step, rng: RngState::of(&rng) })?;
+            if let Some(settings) = config.curve.as_ref().filter(|c| c.due(step, config.steps)) {
+                curve.push(settings.measure(&trained, step, device)?);
+                write_curve(run, &curve)?;
+            }
             if bar.is_hidden() {
                 // No terminal (a background run): a line per checkpoint instead of the bar.
                 eprintln!("step {step}/{} · {}", config.steps, bar.message());
@@ -483,6 +491,7 @@ mod tests {
             seed: 7,
             init: None,
             backbone: None,
+            curve: None,
         }
     }
 
@@ -526,6 +535,31 @@ mod tests {
         let no_autoencoder = config(data.path(), Regime::Ipt, 1, None);
         let error = train(&no_autoencoder, &data.path().join("x"), &Device::Cpu).unwrap_err().to_string();
         assert!(error.contains("--autoencoder"), "{error}");
+    }
+
+    #[test]
+    fn the_accuracy_curve_is_measured_at_checkpoints_without_changing_the_training() {
+        let data = tempfile::tempdir().unwrap();
+        testing::dataset(data.path(), &[Split::Train, Split::Test], 8);
+        let ae = autoencoder(data.path(), &data.path().join("ae"));
+        let plain = config(data.path(), Regime::Mixed, 9, Some(ae.clone()));
+        let measured =
+            TrainRun { curve: Some(CurveSettings { every: 6, split: Split::Test, limit: 5 }), ..plain.clone() };
+        let (with_curve, without) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        // Stopped at step 3 (the warm-up ends at 2, so the schedule so far is the same) and resumed.
+        train(&TrainRun { steps: 3, ..measured.clone() }, with_curve.path(), &Device::Cpu).unwrap();
+        train(&measured, with_curve.path(), &Device::Cpu).unwrap();
+        train(&plain, without.path(), &Device::Cpu).unwrap();
+        assert_eq!(losses(with_curve.path()), losses(without.path()), "answering must not disturb training");
+        let curve = read_curve(with_curve.path(), u64::MAX).unwrap();
+        // Every 6 steps (checkpoints at 3, 6, 9) and at the last step of each invocation.
+        assert_eq!(curve.iter().map(|p| p.step).collect::<Vec<_>>(), [3, 6, 9]);
+        for point in &curve {
+            assert_eq!((point.split, point.mode, point.scores.overall.examples), (Split::Test, Mode::Generate, 5));
+        }
+        let no_test = TrainRun { curve: Some(CurveSettings { every: 3, split: Split::Benchmark, limit: 5 }), ..plain };
+        let error = train(&no_test, &data.path().join("other"), &Device::Cpu).unwrap_err().to_string();
+        assert!(error.contains("no benchmark examples"), "{error}");
     }
 
     #[test]
