@@ -253,9 +253,10 @@ fn oracle(scene: &Scene, plan: &ExamplePlan) -> Vec<String> {
         TaskMeta::Mvc(meta) => {
             // Recount with our own grid of rays: distinct instances with >= 0.1 % in a frame.
             let caster = SceneRaycaster::new(scene, CastOptions { ceiling: true });
+            let views: Vec<BTreeMap<u32, u32>> = plan.inputs.iter().map(|v| grid_hits(&caster, &v.camera)).collect();
             let mut counted = BTreeSet::new();
-            for view in &plan.inputs {
-                for (id, n) in grid_hits(&caster, &view.camera) {
+            for hits in &views {
+                for (&id, &n) in hits {
                     let is_category = id > 0 && scene.objects[id as usize - 1].category == meta.category;
                     if is_category && n as f32 >= 0.001 * (GRID * GRID) as f32 {
                         counted.insert(id);
@@ -274,8 +275,8 @@ fn oracle(scene: &Scene, plan: &ExamplePlan) -> Vec<String> {
             }
             // Nothing of the counted category's family but the category itself is in view.
             let family = family_of(&meta.category);
-            for view in &plan.inputs {
-                for id in grid_hits(&caster, &view.camera).into_keys().filter(|&id| id > 0) {
+            for hits in &views {
+                for id in hits.keys().copied().filter(|&id| id > 0) {
                     let category = &scene.objects[id as usize - 1].category;
                     if category != &meta.category && family_of(category) == family {
                         problems.push(format!("a {category} is in view while counting {}", meta.category));
