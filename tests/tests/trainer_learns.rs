@@ -212,7 +212,7 @@ fn the_results_chain_fills_every_cell_of_the_results_page() {
         assert!(!row.contains('—'), "an empty cell:\n{row}\nin\n{text}");
     }
     assert!(!text.contains("not measured"), "{text}");
-    assert_eq!(text.matches("| main | 4 | 8 |").count(), 12, "every run in the runs table:\n{text}");
+    assert_eq!(text.matches("| main | 4 / 4 | 8 |").count(), 12, "every run in the runs table:\n{text}");
     // Loss, accuracy, and an imagination per task.
     assert_eq!(pictures.len(), 5, "{pictures:?}");
     for picture in &pictures {

@@ -35,12 +35,24 @@ struct Series {
 /// Panel size and margin, pixels.
 const PANEL: (u32, u32, u32) = (400, 300, 20);
 
-/// Draws panels side by side, each with its own axes; `log_scale` plots the values'
-/// logarithm; `reference` draws a grey horizontal line per panel (chance).
-fn panels(panels: &[(Vec<Series>, Option<f64>)], log_scale: bool) -> RgbImage {
+/// How a panel's vertical axis runs.
+#[derive(Clone, Copy)]
+enum Scale {
+    /// The logarithm of the values, fitted to them.
+    Log,
+    /// A share from 0 to 1, with light lines at every quarter.
+    Share,
+}
+
+/// Draws panels side by side, each with its own axes; `reference` draws a grey horizontal
+/// line per panel (chance).
+fn panels(panels: &[(Vec<Series>, Option<f64>)], scale: Scale) -> RgbImage {
     let (width, height, margin) = PANEL;
     let mut picture = RgbImage::from_pixel(width * panels.len().max(1) as u32, height, Rgb([255; 3]));
-    let value = |v: f64| if log_scale { v.max(1e-4).ln() } else { v };
+    let value = |v: f64| match scale {
+        Scale::Log => v.max(1e-4).ln(),
+        Scale::Share => v,
+    };
     for (index, (series, reference)) in panels.iter().enumerate() {
         let left = index as u32 * width;
         let all = series.iter().flat_map(|s| s.points.iter());
@@ -49,7 +61,7 @@ fn panels(panels: &[(Vec<Series>, Option<f64>)], log_scale: bool) -> RgbImage {
         if let Some(r) = reference {
             (low, high) = (low.min(value(*r)), high.max(value(*r)));
         }
-        if low > high {
+        if low > high || matches!(scale, Scale::Share) {
             (low, high) = (0.0, 1.0);
         }
         let span = (high - low).max(1e-6);
@@ -61,8 +73,13 @@ fn panels(panels: &[(Vec<Series>, Option<f64>)], log_scale: bool) -> RgbImage {
         for axis in margin..height - margin {
             picture.put_pixel(left + margin, axis, Rgb([0; 3]));
         }
+        if matches!(scale, Scale::Share) {
+            for quarter in [0.25, 0.5, 0.75, 1.0] {
+                line(&mut picture, (x(0.0), y(quarter)), (x(last_step), y(quarter)), Rgb([230; 3]));
+            }
+        }
         if let Some(r) = reference {
-            line(&mut picture, (x(0.0), y(*r)), (x(last_step), y(*r)), Rgb([170; 3]));
+            line(&mut picture, (x(0.0), y(*r)), (x(last_step), y(*r)), Rgb([150; 3]));
         }
         for s in series {
             for pair in s.points.windows(2) {
@@ -111,7 +128,7 @@ pub(crate) fn curves(runs: &[(PathBuf, TrainRun)]) -> Result<(RgbImage, RgbImage
         losses.push((loss_series, None));
         accuracies.push((accuracy_series, chance));
     }
-    Ok((panels(&losses, true), panels(&accuracies, false)))
+    Ok((panels(&losses, Scale::Log), panels(&accuracies, Scale::Share)))
 }
 
 /// Copies the first picture of generated imaginations (inputs | imagined | truth) of

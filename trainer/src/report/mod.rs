@@ -162,7 +162,7 @@ fn machine() -> String {
         })
         .unwrap_or_else(|| "an unknown CPU".into());
     let cores = std::thread::available_parallelism().map_or(0, usize::from);
-    format!("{model} ({cores} logical cores)")
+    format!("{model}, {cores} logical cores")
 }
 
 /// The `ipt-train train` command that makes `config`'s run in `run` (flags at their
@@ -208,10 +208,11 @@ fn train_command(config: &TrainRun, run: &Path) -> String {
     command
 }
 
-/// Training time and examples of a run, from its log.
-fn training_time(run: &Path) -> Result<(f64, usize)> {
+/// Training time, examples seen and steps taken by a run, from its log.
+fn training_time(run: &Path) -> Result<(f64, usize, u64)> {
     let log = read_log(run, u64::MAX)?;
-    Ok((log.iter().map(|l| l.step_seconds + l.wait_seconds).sum(), log.iter().map(|l| l.examples).sum()))
+    let seconds = log.iter().map(|l| l.step_seconds + l.wait_seconds).sum();
+    Ok((seconds, log.iter().map(|l| l.examples).sum(), log.last().map_or(0, |l| l.step)))
 }
 
 /// Hours and minutes.
@@ -234,11 +235,13 @@ pub fn markdown(runs: &[PathBuf], split: Split, pictures: &Pictures) -> Result<S
     for evaluation in &evaluations {
         datasets.entry(evaluation.data.clone()).or_insert_with(|| Dataset::read(&evaluation.data));
     }
-    // The dataset a task was evaluated on: its first main-grid run's, else any run's.
+    // The dataset a task was evaluated on: its first main-grid run's, else any run's, else
+    // (a task not evaluated yet) the first dataset.
     let dataset_of = |task: Task| {
         let main = ROWS.iter().find_map(|&(r, m)| grid.cell(Part::Main, r, m, task).first()).map(|e| e.evaluation);
         main.or_else(|| evaluations.iter().find(|e| e.scores.tasks.contains_key(&task)))
             .and_then(|e| datasets.get(&e.data))
+            .or_else(|| datasets.values().next())
     };
     let mut text = String::new();
     writeln!(
@@ -277,13 +280,18 @@ pub fn markdown(runs: &[PathBuf], split: Split, pictures: &Pictures) -> Result<S
         "## The grid ({split} split)\n\n\
          Accuracy, %, with its 95 % Wilson interval, one entry per training seed (s1, s2, ...); Perspective Taking's \
          entry is the mean of its six sub-types' accuracies, as the paper reports it. Main-grid runs only: one task \
-         each, the default model, from scratch. In brackets: the paper's number (BAGEL-7B fine-tuned on AI2-THOR \
+         each, from scratch, with the model most of them use; an empty cell (—) is a run not made or not evaluated yet. In brackets: the paper's number (BAGEL-7B fine-tuned on AI2-THOR \
          scenes; its inference-mode ablation reports Path Tracing's ego_dir questions only). Blind baselines: \
          text-only models trained on the dataset's train split (`ipt-gen audit`).\n\n\
          | regime (mode) | PET | PT | MVC |\n|---|---|---|---|"
     )?;
     let chance = |task: Task| {
-        evaluations.iter().find_map(|e| e.scores.tasks.get(&task)).map_or("—".into(), |s| percent(s.overall.chance))
+        let evaluated = evaluations.iter().find_map(|e| e.scores.tasks.get(&task)).map(|s| s.overall.chance);
+        let audited = || {
+            let audit = dataset_of(task)?.audit.as_ref()?;
+            audit.overall(task, Baseline::LetterPrior, split).map(|r| r.chance)
+        };
+        evaluated.or_else(audited).map_or("—".into(), percent)
     };
     writeln!(text, "| chance | {} | {} | {} |", chance(Task::Pet), chance(Task::Pt), chance(Task::Mvc))?;
     for baseline in Baseline::ALL {
@@ -343,7 +351,7 @@ pub fn markdown(runs: &[PathBuf], split: Split, pictures: &Pictures) -> Result<S
             }
         }
     }
-    writeln!(text, "\n{beating} of {judged} runs beat the best blind baseline on their task.")?;
+    writeln!(text, "\n{beating} of {judged} runs beat the best blind baseline on their task.\n")?;
     if judged > 0 && beating == 0 {
         let seen: BTreeSet<String> = grid
             .part(Part::Main)
@@ -403,6 +411,9 @@ pub fn markdown(runs: &[PathBuf], split: Split, pictures: &Pictures) -> Result<S
 
     text.push_str("\n## Ablations\n\n");
     let patches = grid.latent_patches();
+    if patches.is_empty() && grid.part(Part::FineTuned).next().is_none() && grid.part(Part::AllTasks).next().is_none() {
+        text.push_str("None evaluated yet.\n\n");
+    }
     if !patches.is_empty() {
         let grid_cells = evaluations.first().map_or(8, |e| e.training.model.latent.grid);
         writeln!(
@@ -475,13 +486,13 @@ pub fn markdown(runs: &[PathBuf], split: Split, pictures: &Pictures) -> Result<S
         text,
         "## Runs\n\nMade on {} (the machine this page was written on). Time: the training steps and the waits \
          for data in `log.jsonl` (evaluation not included).\n\n\
-         | run | part | steps | examples seen | training time (h:mm) | samples/s |\n|---|---|---:|---:|---:|---:|",
+         | run | part | steps done / asked | examples seen | training time (h:mm) | samples/s |\n|---|---|---:|---:|---:|---:|",
         machine()
     )?;
     let mut commands = String::new();
     for run in runs {
         let Some(config) = read_run(run)? else { continue };
-        let (seconds, examples) = training_time(run)?;
+        let (seconds, examples, done) = training_time(run)?;
         let part = match reference.part(&config) {
             Part::Main => "main".to_string(),
             Part::Latent { patch } => format!("latent patch {patch}"),
@@ -491,7 +502,7 @@ pub fn markdown(runs: &[PathBuf], split: Split, pictures: &Pictures) -> Result<S
         };
         writeln!(
             text,
-            "| `{}` | {part} | {} | {examples} | {} | {:.1} |",
+            "| `{}` | {part} | {done} / {} | {examples} | {} | {:.1} |",
             run.display(),
             config.steps,
             duration(seconds),
@@ -519,8 +530,8 @@ pub fn markdown(runs: &[PathBuf], split: Split, pictures: &Pictures) -> Result<S
         text,
         "## Training curves\n\nOne panel per task (PET, PT, MVC), runs trained on that task alone; colours: {}.\n\n\
          Loss (answer cross-entropy plus the flow loss), means over up to 20 steps, log scale:\n\n![loss]({})\n\n\
-         Accuracy on the first examples of the held-out split the run's curve measures (`curve.jsonl`), chance in \
-         grey:\n\n![accuracy]({})\n",
+         Accuracy (0 to 100 %, light lines every 25 %) on the first examples of the held-out split the run's curve \
+         measures (`curve.jsonl`), chance in grey:\n\n![accuracy]({})\n",
         figures::REGIME_COLOURS
             .iter()
             .map(|(r, [red, green, blue])| format!("{} `#{red:02x}{green:02x}{blue:02x}`", r.name()))
@@ -669,7 +680,7 @@ mod tests {
         assert!(text.contains("| blind: letter_prior | 50.0 [18.8, 81.2] | — | — |"), "{text}");
         assert!(text.contains("| label (answer) | s0 ") && text.contains(" (97.5) | — (65.7) |"), "{text}");
         assert!(text.contains("best blind baseline | beats it |\n|---|---|---|---|---|\n| `"), "{text}");
-        assert!(text.contains("| main | 20 | 60 |"), "{text}");
+        assert!(text.contains("| main | 20 / 20 | 60 |"), "{text}");
         assert!(
             text.contains("--task pet --regime label --seed 0 --steps 20 --batch-size 3 --warmup 0 --checkpoint-every 10 --curve-every 10 --curve-split test --curve-limit 6 "),
             "{text}"
