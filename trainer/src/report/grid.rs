@@ -39,14 +39,17 @@ pub(crate) enum Part {
     AllTasks,
     /// Fine-tuned from another run (`--init`).
     FineTuned,
-    /// Other model sizes or a pretrained backbone.
+    /// Other model sizes, another number of steps or a pretrained backbone: what else was
+    /// tried.
     Other,
 }
 
 /// The model of the main grid: the language-model and image-encoder sizes (the vocabulary
-/// aside) and imagination patch that most single-task runs trained from scratch use.
+/// aside), imagination patch and steps that most single-task runs trained from scratch use.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Reference {
+    /// Optimizer steps.
+    pub steps: u64,
     /// The language model (`vocab_size` 0).
     pub language: LlamaConfig,
     /// The image encoder.
@@ -74,7 +77,7 @@ impl Reference {
         counted.into_iter().find(|(_, n)| *n == best).map_or_else(
             || {
                 let default = small_model();
-                Reference { language: default.language, vision: default.vision, patch: default.latent.patch }
+                Reference { steps: 0, language: default.language, vision: default.vision, patch: default.latent.patch }
             },
             |(r, _)| r,
         )
@@ -83,7 +86,12 @@ impl Reference {
     fn from_run(config: &TrainRun) -> Reference {
         let mut language = config.model.language.clone();
         language.vocab_size = 0;
-        Reference { language, vision: config.model.vision.clone(), patch: config.model.latent.patch }
+        Reference {
+            steps: config.steps,
+            language,
+            vision: config.model.vision.clone(),
+            patch: config.model.latent.patch,
+        }
     }
 
     /// Where `config`'s run belongs.
@@ -91,6 +99,10 @@ impl Reference {
         let mut own = Reference::from_run(config);
         let patch = own.patch;
         own.patch = self.patch;
+        // The default reference (no single-task run to learn from) takes any number of steps.
+        if self.steps == 0 {
+            own.steps = 0;
+        }
         if own != *self || config.backbone.is_some() {
             Part::Other
         } else if config.init.is_some() {
@@ -296,8 +308,10 @@ mod tests {
         let reference = Reference::of([&base, &larger, &larger]);
         assert_eq!(reference.part(&larger), Part::Main);
         assert_eq!(reference.part(&base), Part::Other);
+        let longer = TrainRun { steps: 3, ..larger.clone() };
+        assert_eq!(reference.part(&longer), Part::Other, "trained for longer");
+        assert_eq!(Reference::of([]).part(&base), Part::Main, "the default model, any steps");
         let reference = Reference::of([&base]);
-        assert_eq!(reference, Reference::of([]), "the default model");
         assert_eq!(reference.part(&base), Part::Main);
         let mut other = base.clone();
         other.model.latent.patch = 4;

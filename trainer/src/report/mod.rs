@@ -365,7 +365,7 @@ pub fn markdown(runs: &[PathBuf], split: Split, pictures: &Pictures) -> Result<S
             "**No model learnt its task beyond what the text alone gives away.** These are small models trained \
              from scratch ({} px input images, a {}-wide {}-layer language model; {}) on one CPU; the paper \
              fine-tuned a 7-billion-parameter model pretrained on web-scale images and text. See the ablations and \
-             the training curves for what other settings changed.",
+             the training curves for what other settings changed.\n",
             reference.vision.image_size,
             reference.language.hidden_size,
             reference.language.num_hidden_layers,
@@ -411,7 +411,8 @@ pub fn markdown(runs: &[PathBuf], split: Split, pictures: &Pictures) -> Result<S
 
     text.push_str("\n## Ablations\n\n");
     let patches = grid.latent_patches();
-    if patches.is_empty() && grid.part(Part::FineTuned).next().is_none() && grid.part(Part::AllTasks).next().is_none() {
+    let none = [Part::FineTuned, Part::AllTasks, Part::Other].into_iter().all(|p| grid.part(p).next().is_none());
+    if patches.is_empty() && none {
         text.push_str("None evaluated yet.\n\n");
     }
     if !patches.is_empty() {
@@ -465,6 +466,37 @@ pub fn markdown(runs: &[PathBuf], split: Split, pictures: &Pictures) -> Result<S
         }
         text.push('\n');
     }
+    let tried: Vec<&Entry<'_>> = grid.part(Part::Other).collect();
+    if !tried.is_empty() {
+        writeln!(
+            text,
+            "### Other settings: what else was tried\n\nThe main grid trains {} steps with {} px inputs and a {}-wide \
+             {}-layer language model.\n\n\
+             | run | task | regime (mode) | steps | input px | language model | accuracy [95 %] |\n|---|---|---|---:|---:|---|---|",
+            reference.steps,
+            reference.vision.image_size,
+            reference.language.hidden_size,
+            reference.language.num_hidden_layers
+        )?;
+        for entry in tried {
+            let c = &entry.evaluation.training;
+            writeln!(
+                text,
+                "| `{}` | {} | {} ({}) | {} | {} | {} wide, {} layers{} | {} |",
+                entry.run().display(),
+                entry.task,
+                c.regime.name(),
+                entry.evaluation.mode.name(),
+                c.steps,
+                c.model.vision.image_size,
+                c.model.language.hidden_size,
+                c.model.language.num_hidden_layers,
+                c.backbone.as_ref().map_or(String::new(), |b| format!(", backbone `{}`", b.display())),
+                with_interval(entry.score().accuracy, entry.score().interval)
+            )?;
+        }
+        text.push('\n');
+    }
     let all_tasks: Vec<&Entry<'_>> = grid.part(Part::AllTasks).collect();
     if !all_tasks.is_empty() {
         text.push_str("### Trained on every task at once\n\n| run | regime (mode) | task | accuracy [95 %] |\n|---|---|---|---|\n");
@@ -498,7 +530,7 @@ pub fn markdown(runs: &[PathBuf], split: Split, pictures: &Pictures) -> Result<S
             Part::Latent { patch } => format!("latent patch {patch}"),
             Part::AllTasks => "every task".into(),
             Part::FineTuned => "fine-tuned".into(),
-            Part::Other => "other model".into(),
+            Part::Other => "other settings".into(),
         };
         writeln!(
             text,
