@@ -186,6 +186,7 @@ fn train_command(config: &TrainRun, run: &Path) -> String {
     flag("lr", config.optimizer.learning_rate.to_string(), "0.001".into());
     flag("warmup", config.warmup.to_string(), "100".into());
     flag("checkpoint-every", config.checkpoint_every.to_string(), "250".into());
+    flag("vocabulary", config.vocabulary.to_string(), "1024".into());
     flag("latent-patch", config.model.latent.patch.to_string(), defaults.latent.patch.to_string());
     if let Some(curve) = &config.curve {
         flag("curve-every", curve.every.to_string(), "500".into());
@@ -197,10 +198,9 @@ fn train_command(config: &TrainRun, run: &Path) -> String {
             let _ = write!(command, " --{name} {}", path.display());
         }
     }
-    let default = small_model();
-    if config.model.language.hidden_size != default.language.hidden_size
-        || config.model.language.num_hidden_layers != default.language.num_hidden_layers
-        || config.model.vision != default.vision
+    if config.model.language.hidden_size != defaults.language.hidden_size
+        || config.model.language.num_hidden_layers != defaults.language.num_hidden_layers
+        || config.model.vision != defaults.vision
     {
         command.push_str(" --config MODEL.json (the run.json's `model`)");
     }
@@ -714,7 +714,7 @@ mod tests {
         assert!(text.contains("best blind baseline | beats it |\n|---|---|---|---|---|\n| `"), "{text}");
         assert!(text.contains("| main | 20 / 20 | 60 |"), "{text}");
         assert!(
-            text.contains("--task pet --regime label --seed 0 --steps 20 --batch-size 3 --warmup 0 --checkpoint-every 10 --curve-every 10 --curve-split test --curve-limit 6 "),
+            text.contains("--task pet --regime label --seed 0 --steps 20 --batch-size 3 --warmup 0 --checkpoint-every 10 --vocabulary 300 --curve-every 10 --curve-split test --curve-limit 6 "),
             "{text}"
         );
         assert!(
