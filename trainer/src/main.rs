@@ -428,13 +428,20 @@ fn train_command(args: TrainArgs) -> Result<()> {
         curve,
     };
     let summary = run::train(&config, &args.out, &device)?;
+    let speed = if summary.examples_seen == 0 {
+        "already finished: no step taken now".to_string()
+    } else {
+        format!(
+            "{:.1} samples/s, {:.0} % of the time waiting for data",
+            summary.samples_per_second,
+            100.0 * summary.wait_share
+        )
+    };
     println!(
-        "{} steps; loss {:.4} (mean of the last 50); {:.2} M parameters; {:.1} samples/s, {:.0} % of the time waiting for data",
+        "{} steps; loss {:.4} (mean of the last 50); {:.2} M parameters; {speed}",
         summary.steps,
         summary.final_loss,
         summary.parameters as f64 / 1e6,
-        summary.samples_per_second,
-        100.0 * summary.wait_share
     );
     println!("written to {}; evaluate with `ipt-train eval --run {}`", args.out.display(), args.out.display());
     Ok(())

@@ -137,11 +137,6 @@ impl Entry<'_> {
         &self.evaluation.scores.tasks[&self.task].overall
     }
 
-    /// The task's headline (Perspective Taking: the mean of its sub-types).
-    pub fn headline(&self) -> f64 {
-        self.evaluation.scores.tasks[&self.task].headline
-    }
-
     /// The run folder.
     pub fn run(&self) -> &PathBuf {
         &self.evaluation.run

@@ -73,14 +73,14 @@ fn with_interval(accuracy: f64, [low, high]: [f64; 2]) -> String {
     format!("{} [{}, {}]", percent(accuracy), percent(low), percent(high))
 }
 
-/// One grid cell: every seed's headline with its interval, in seed order.
+/// One grid cell: every seed's accuracy with its interval, in seed order.
 fn cell_text(entries: &[Entry<'_>]) -> String {
     if entries.is_empty() {
         return "—".into();
     }
     entries
         .iter()
-        .map(|e| format!("s{} {}", e.seed(), with_interval(e.headline(), e.score().interval)))
+        .map(|e| format!("s{} {}", e.seed(), with_interval(e.score().accuracy, e.score().interval)))
         .collect::<Vec<_>>()
         .join(" · ")
 }
@@ -229,194 +229,263 @@ pub fn markdown(runs: &[PathBuf], split: Split, pictures: &Pictures) -> Result<S
             "no {split} evaluations in these runs' eval/ folders: run `ipt-train eval --run RUN --split {split}` first"
         );
     }
-    let reference = Reference::of(evaluations.iter().map(|e| &e.training));
-    let grid = Grid::new(&evaluations, &reference);
-    let mut datasets: BTreeMap<PathBuf, Dataset> = BTreeMap::new();
-    for evaluation in &evaluations {
-        datasets.entry(evaluation.data.clone()).or_insert_with(|| Dataset::read(&evaluation.data));
-    }
-    // The dataset a task was evaluated on: its first main-grid run's, else any run's, else
-    // (a task not evaluated yet) the first dataset.
-    let dataset_of = |task: Task| {
-        let main = ROWS.iter().find_map(|&(r, m)| grid.cell(Part::Main, r, m, task).first()).map(|e| e.evaluation);
-        main.or_else(|| evaluations.iter().find(|e| e.scores.tasks.contains_key(&task)))
-            .and_then(|e| datasets.get(&e.data))
-            .or_else(|| datasets.values().next())
-    };
+    let page = Page::new(runs, split, &evaluations);
     let mut text = String::new();
-    writeln!(
-        text,
-        "# Results: does training on generated data teach spatial reasoning?\n\n\
-         Written by `ipt-train report` from {} evaluations of the {split} split in {} run folders; every number is \
-         read from the runs' `eval/{split}-*.json`, `log.jsonl` and `curve.jsonl`, and the datasets' `manifest.json` \
-         and `audit.json`. Do not edit by hand: `scripts/results report` rewrites it.\n",
-        evaluations.len(),
-        runs.len()
-    )?;
+    page.introduction(&mut text)?;
+    page.data(&mut text)?;
+    page.grid(&mut text)?;
+    page.blind_check(&mut text)?;
+    page.findings(&mut text)?;
+    page.ablations(&mut text)?;
+    page.runs(&mut text)?;
+    page.pictures(&mut text, pictures)?;
+    page.every_evaluation(&mut text)?;
+    Ok(text)
+}
 
-    text.push_str("## Data\n\n");
-    for dataset in datasets.values() {
-        writeln!(text, "- `{}`\n", dataset.command())?;
-        if dataset.manifest.is_some() {
-            text.push_str("  | task | train | validation | test | benchmark |\n  |---|---:|---:|---:|---:|\n");
-            for task in Task::ALL {
-                let n = |s: Split| dataset.examples(s, task).map_or("?".into(), |n| n.to_string());
-                writeln!(
-                    text,
-                    "  | {task} | {} | {} | {} | {} |",
-                    n(Split::Train),
-                    n(Split::Validation),
-                    n(Split::Test),
-                    n(Split::Benchmark)
-                )?;
-            }
+/// What every section of the page reads: the evaluations sorted into the grid, and the
+/// datasets they were made on.
+struct Page<'a> {
+    runs: &'a [PathBuf],
+    split: Split,
+    evaluations: &'a [Evaluation],
+    reference: Reference,
+    grid: Grid<'a>,
+    datasets: BTreeMap<PathBuf, Dataset>,
+}
+
+impl<'a> Page<'a> {
+    fn new(runs: &'a [PathBuf], split: Split, evaluations: &'a [Evaluation]) -> Page<'a> {
+        let reference = Reference::of(evaluations.iter().map(|e| &e.training));
+        let grid = Grid::new(evaluations, &reference);
+        let mut datasets: BTreeMap<PathBuf, Dataset> = BTreeMap::new();
+        for evaluation in evaluations {
+            datasets.entry(evaluation.data.clone()).or_insert_with(|| Dataset::read(&evaluation.data));
         }
-        let audit = if dataset.audit.is_some() { "" } else { " It has no `audit.json`: run `ipt-gen audit` on it." };
-        writeln!(text, "\n  Generation time is in [benchmarks.md](benchmarks.md).{audit}\n")?;
+        Page { runs, split, evaluations, reference, grid, datasets }
     }
 
-    writeln!(
-        text,
-        "## The grid ({split} split)\n\n\
-         Accuracy, %, with its 95 % Wilson interval, one entry per training seed (s1, s2, ...); Perspective Taking's \
-         entry is the mean of its six sub-types' accuracies, as the paper reports it. Main-grid runs only: one task \
-         each, from scratch, with the model most of them use; an empty cell (—) is a run not made or not evaluated yet. In brackets: the paper's number (BAGEL-7B fine-tuned on AI2-THOR \
-         scenes; its inference-mode ablation reports Path Tracing's ego_dir questions only). Blind baselines: \
-         text-only models trained on the dataset's train split (`ipt-gen audit`).\n\n\
-         | regime (mode) | PET | PT | MVC |\n|---|---|---|---|"
-    )?;
-    let chance = |task: Task| {
-        let evaluated = evaluations.iter().find_map(|e| e.scores.tasks.get(&task)).map(|s| s.overall.chance);
-        let audited = || {
-            let audit = dataset_of(task)?.audit.as_ref()?;
-            audit.overall(task, Baseline::LetterPrior, split).map(|r| r.chance)
-        };
-        evaluated.or_else(audited).map_or("—".into(), percent)
-    };
-    writeln!(text, "| chance | {} | {} | {} |", chance(Task::Pet), chance(Task::Pt), chance(Task::Mvc))?;
-    for baseline in Baseline::ALL {
-        let cells: Vec<String> = Task::ALL
-            .into_iter()
-            .map(|task| {
-                dataset_of(task)
-                    .and_then(|d| d.audit.as_ref())
-                    .and_then(|a| a.overall(task, baseline, split))
-                    .map_or("—".into(), |r| with_interval(r.score.accuracy, [r.score.low, r.score.high]))
-            })
-            .collect();
-        writeln!(text, "| blind: {} | {} |", baseline.name(), cells.join(" | "))?;
-    }
-    for (regime, mode) in ROWS {
-        let reference = paper(regime, mode);
-        let cells: Vec<String> = Task::ALL
-            .into_iter()
-            .enumerate()
-            .map(|(i, task)| {
-                let ours = cell_text(grid.cell(Part::Main, regime, mode, task));
-                reference.map_or(ours.clone(), |p| format!("{ours} ({:.1})", p[i]))
-            })
-            .collect();
-        writeln!(text, "| {} ({}) | {} |", regime.name(), mode.name(), cells.join(" | "))?;
+    /// The dataset `task` was evaluated on: its first main-grid run's, else any run's, else
+    /// (a task not evaluated yet) the first dataset.
+    fn dataset_of(&self, task: Task) -> Option<&Dataset> {
+        let main = ROWS.iter().find_map(|&(r, m)| self.grid.cell(Part::Main, r, m, task).first()).map(|e| e.evaluation);
+        main.or_else(|| self.evaluations.iter().find(|e| e.scores.tasks.contains_key(&task)))
+            .and_then(|e| self.datasets.get(&e.data))
+            .or_else(|| self.datasets.values().next())
     }
 
-    writeln!(
-        text,
-        "\n## Does a model beat the blind baselines?\n\n\
-         A run beats them when the lower end of its interval (answer mode, its own task) is above the best blind \
-         baseline's accuracy on the same split.\n\n\
-         | run | task | answer mode [95 %] | best blind baseline | beats it |\n|---|---|---|---|---|"
-    )?;
-    let (mut beating, mut judged) = (0, 0);
-    for (regime, _) in ROWS.iter().filter(|(_, m)| *m == Mode::Answer) {
-        for task in Task::ALL {
-            for entry in grid.cell(Part::Main, *regime, Mode::Answer, task) {
-                let best = datasets.get(&entry.evaluation.data).and_then(|d| d.best_blind(task, split));
-                let score = entry.score();
-                let verdict = match best {
-                    Some((_, accuracy)) => {
-                        judged += 1;
-                        let beats = score.interval[0] > accuracy;
-                        beating += usize::from(beats);
-                        if beats { "yes" } else { "no" }
-                    }
-                    None => "no audit",
-                };
-                writeln!(
-                    text,
-                    "| `{}` | {task} | {} | {} | {verdict} |",
-                    entry.run().display(),
-                    with_interval(score.accuracy, score.interval),
-                    best.map_or("—".into(), |(b, a)| format!("{} {}", b.name(), percent(a)))
-                )?;
-            }
-        }
-    }
-    writeln!(text, "\n{beating} of {judged} runs beat the best blind baseline on their task.\n")?;
-    if judged > 0 && beating == 0 {
-        let seen: BTreeSet<String> = grid
-            .part(Part::Main)
-            .map(|e| {
-                let c = &e.evaluation.training;
-                format!("{} steps of {} examples", c.steps, c.batch_size)
-            })
-            .collect();
+    fn introduction(&self, text: &mut String) -> Result<()> {
+        let split = self.split;
         writeln!(
             text,
-            "**No model learnt its task beyond what the text alone gives away.** These are small models trained \
-             from scratch ({} px input images, a {}-wide {}-layer language model; {}) on one CPU; the paper \
-             fine-tuned a 7-billion-parameter model pretrained on web-scale images and text. See the ablations and \
-             the training curves for what other settings changed.\n",
-            reference.vision.image_size,
-            reference.language.hidden_size,
-            reference.language.num_hidden_layers,
-            seen.into_iter().collect::<Vec<_>>().join(", ")
+            "# Results: does training on generated data teach spatial reasoning?\n\n\
+             Written by `ipt-train report` from {} evaluations of the {split} split in {} run folders; every number is \
+             read from the runs' `eval/{split}-*.json`, `log.jsonl` and `curve.jsonl`, and the datasets' `manifest.json` \
+             and `audit.json`. Do not edit by hand: `scripts/results report` rewrites it.\n",
+            self.evaluations.len(),
+            self.runs.len()
         )?;
+        Ok(())
     }
 
-    writeln!(
-        text,
-        "\n## The paper's findings, checked\n\n\
-         Each finding compares two rows of the grid; ours are pooled over seeds (every seed's answers counted \
-         together). \"Within noise\" means the two 95 % intervals overlap.\n"
-    )?;
-    for finding in &FINDINGS {
-        writeln!(
-            text,
-            "- **{}** ({} ({}) against {} ({})):",
-            finding.claim,
-            finding.better.0.name(),
-            finding.better.1.name(),
-            finding.worse.0.name(),
-            finding.worse.1.name()
-        )?;
-        for &task in finding.tasks {
-            let better = grid.pooled(Part::Main, finding.better.0, finding.better.1, task);
-            let worse = grid.pooled(Part::Main, finding.worse.0, finding.worse.1, task);
-            let line = match (better, worse) {
-                (Some(b), Some(w)) => {
-                    let direction =
-                        if b.accuracy >= w.accuracy { "the paper's direction" } else { "the opposite direction" };
-                    let noise = if b.overlaps(&w) { "within noise" } else { "beyond noise" };
-                    format!(
-                        "{} vs {}: {direction}, {noise}",
-                        with_interval(b.accuracy, b.interval),
-                        with_interval(w.accuracy, w.interval)
-                    )
+    /// Each dataset's command and examples per split.
+    fn data(&self, text: &mut String) -> Result<()> {
+        text.push_str("## Data\n\n");
+        for dataset in self.datasets.values() {
+            writeln!(text, "- `{}`\n", dataset.command())?;
+            if dataset.manifest.is_some() {
+                text.push_str("  | task | train | validation | test | benchmark |\n  |---|---:|---:|---:|---:|\n");
+                for task in Task::ALL {
+                    let n = |s: Split| dataset.examples(s, task).map_or("?".into(), |n| n.to_string());
+                    writeln!(
+                        text,
+                        "  | {task} | {} | {} | {} | {} |",
+                        n(Split::Train),
+                        n(Split::Validation),
+                        n(Split::Test),
+                        n(Split::Benchmark)
+                    )?;
                 }
-                _ => "not measured (a row is missing)".into(),
-            };
-            writeln!(text, "  - {task}: {line}")?;
+            }
+            let audit =
+                if dataset.audit.is_some() { "" } else { " It has no `audit.json`: run `ipt-gen audit` on it." };
+            writeln!(text, "\n  Generation time is in [benchmarks.md](benchmarks.md).{audit}\n")?;
         }
+        Ok(())
     }
 
-    text.push_str("\n## Ablations\n\n");
-    let patches = grid.latent_patches();
-    let none = [Part::FineTuned, Part::AllTasks, Part::Other].into_iter().all(|p| grid.part(p).next().is_none());
-    if patches.is_empty() && none {
-        text.push_str("None evaluated yet.\n\n");
+    /// The main grid with chance, the blind baselines and the paper's numbers.
+    fn grid(&self, text: &mut String) -> Result<()> {
+        let split = self.split;
+        writeln!(
+            text,
+            "## The grid ({split} split)\n\n\
+             Accuracy, %, with its 95 % Wilson interval, one entry per training seed (s1, s2, ...); for Perspective \
+             Taking the paper reports the mean of the six sub-types' accuracies, which on our sub-type-balanced \
+             splits is within about a point of the accuracy (both are in \"Every evaluation\"). Main-grid \
+             runs only: one task each, from scratch, with the model most of them use; an empty cell (—) is a run not \
+             made or not evaluated yet. In brackets: the paper's number (BAGEL-7B fine-tuned on AI2-THOR scenes; its \
+             inference-mode ablation reports Path Tracing's ego_dir questions only). Blind baselines: text-only \
+             models trained on the dataset's train split (`ipt-gen audit`).\n\n\
+             | regime (mode) | PET | PT | MVC |\n|---|---|---|---|"
+        )?;
+        let chance = |task: Task| {
+            let evaluated = self.evaluations.iter().find_map(|e| e.scores.tasks.get(&task)).map(|s| s.overall.chance);
+            let audited = || {
+                let audit = self.dataset_of(task)?.audit.as_ref()?;
+                audit.overall(task, Baseline::LetterPrior, split).map(|r| r.chance)
+            };
+            evaluated.or_else(audited).map_or("—".into(), percent)
+        };
+        writeln!(text, "| chance | {} | {} | {} |", chance(Task::Pet), chance(Task::Pt), chance(Task::Mvc))?;
+        for baseline in Baseline::ALL {
+            let cells: Vec<String> = Task::ALL
+                .into_iter()
+                .map(|task| {
+                    self.dataset_of(task)
+                        .and_then(|d| d.audit.as_ref())
+                        .and_then(|a| a.overall(task, baseline, split))
+                        .map_or("—".into(), |r| with_interval(r.score.accuracy, [r.score.low, r.score.high]))
+                })
+                .collect();
+            writeln!(text, "| blind: {} | {} |", baseline.name(), cells.join(" | "))?;
+        }
+        for (regime, mode) in ROWS {
+            let reference = paper(regime, mode);
+            let cells: Vec<String> = Task::ALL
+                .into_iter()
+                .enumerate()
+                .map(|(i, task)| {
+                    let ours = cell_text(self.grid.cell(Part::Main, regime, mode, task));
+                    reference.map_or(ours.clone(), |p| format!("{ours} ({:.1})", p[i]))
+                })
+                .collect();
+            writeln!(text, "| {} ({}) | {} |", regime.name(), mode.name(), cells.join(" | "))?;
+        }
+        Ok(())
     }
-    if !patches.is_empty() {
-        let grid_cells = evaluations.first().map_or(8, |e| e.training.model.latent.grid);
+
+    /// Per main-grid run in answer mode: does it beat the best blind baseline?
+    fn blind_check(&self, text: &mut String) -> Result<()> {
+        writeln!(
+            text,
+            "\n## Does a model beat the blind baselines?\n\n\
+             A run beats them when the lower end of its interval (answer mode, its own task) is above the best blind \
+             baseline's accuracy on the same split.\n\n\
+             | run | task | answer mode [95 %] | best blind baseline | beats it |\n|---|---|---|---|---|"
+        )?;
+        let (mut beating, mut judged) = (0, 0);
+        for (regime, _) in ROWS.iter().filter(|(_, m)| *m == Mode::Answer) {
+            for task in Task::ALL {
+                for entry in self.grid.cell(Part::Main, *regime, Mode::Answer, task) {
+                    let best = self.datasets.get(&entry.evaluation.data).and_then(|d| d.best_blind(task, self.split));
+                    let score = entry.score();
+                    let verdict = match best {
+                        Some((_, accuracy)) => {
+                            judged += 1;
+                            let beats = score.interval[0] > accuracy;
+                            beating += usize::from(beats);
+                            if beats { "yes" } else { "no" }
+                        }
+                        None => "no audit",
+                    };
+                    writeln!(
+                        text,
+                        "| `{}` | {task} | {} | {} | {verdict} |",
+                        entry.run().display(),
+                        with_interval(score.accuracy, score.interval),
+                        best.map_or("—".into(), |(b, a)| format!("{} {}", b.name(), percent(a)))
+                    )?;
+                }
+            }
+        }
+        writeln!(text, "\n{beating} of {judged} runs beat the best blind baseline on their task.\n")?;
+        if judged > 0 && beating == 0 {
+            let seen: BTreeSet<String> = self
+                .grid
+                .part(Part::Main)
+                .map(|e| {
+                    let c = &e.evaluation.training;
+                    format!("{} steps of {} examples", c.steps, c.batch_size)
+                })
+                .collect();
+            let reference = &self.reference;
+            writeln!(
+                text,
+                "**No model learnt its task beyond what the text alone gives away.** These are small models trained \
+                 from scratch ({} px input images, a {}-wide {}-layer language model; {}) on one CPU; the paper \
+                 fine-tuned a 7-billion-parameter model pretrained on web-scale images and text. See the ablations and \
+                 the training curves for what other settings changed.\n",
+                reference.vision.image_size,
+                reference.language.hidden_size,
+                reference.language.num_hidden_layers,
+                seen.into_iter().collect::<Vec<_>>().join(", ")
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The paper's findings, each two grid rows compared, pooled over seeds.
+    fn findings(&self, text: &mut String) -> Result<()> {
+        writeln!(
+            text,
+            "\n## The paper's findings, checked\n\n\
+             Each finding compares two rows of the grid; ours are pooled over seeds (every seed's answers counted \
+             together). \"Within noise\" means the two 95 % intervals overlap.\n"
+        )?;
+        for finding in &FINDINGS {
+            writeln!(
+                text,
+                "- **{}** ({} ({}) against {} ({})):",
+                finding.claim,
+                finding.better.0.name(),
+                finding.better.1.name(),
+                finding.worse.0.name(),
+                finding.worse.1.name()
+            )?;
+            for &task in finding.tasks {
+                let better = self.grid.pooled(Part::Main, finding.better.0, finding.better.1, task);
+                let worse = self.grid.pooled(Part::Main, finding.worse.0, finding.worse.1, task);
+                let line = match (better, worse) {
+                    (Some(b), Some(w)) => {
+                        let direction =
+                            if b.accuracy >= w.accuracy { "the paper's direction" } else { "the opposite direction" };
+                        let noise = if b.overlaps(&w) { "within noise" } else { "beyond noise" };
+                        format!(
+                            "{} vs {}: {direction}, {noise}",
+                            with_interval(b.accuracy, b.interval),
+                            with_interval(w.accuracy, w.interval)
+                        )
+                    }
+                    _ => "not measured (a row is missing)".into(),
+                };
+                writeln!(text, "  - {task}: {line}")?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every part of the experiment outside the main grid.
+    fn ablations(&self, text: &mut String) -> Result<()> {
+        text.push_str("\n## Ablations\n\n");
+        let none =
+            [Part::FineTuned, Part::AllTasks, Part::Other].into_iter().all(|p| self.grid.part(p).next().is_none());
+        if self.grid.latent_patches().is_empty() && none {
+            text.push_str("None evaluated yet.\n\n");
+        }
+        self.latent_patches(text)?;
+        self.fine_tuned(text)?;
+        self.other_settings(text)?;
+        self.all_tasks(text)
+    }
+
+    /// The ipt regime with coarser or finer imagination tokens.
+    fn latent_patches(&self, text: &mut String) -> Result<()> {
+        let patches = self.grid.latent_patches();
+        if patches.is_empty() {
+            return Ok(());
+        }
+        let grid_cells = self.evaluations.first().map_or(8, |e| e.training.model.latent.grid);
         writeln!(
             text,
             "### Imagination tokens (ipt regime)\n\nThe autoencoder's {grid_cells} x {grid_cells} latent grid cut into \
@@ -424,29 +493,36 @@ pub fn markdown(runs: &[PathBuf], split: Split, pictures: &Pictures) -> Result<S
              | tokens (p) | PET generate | PET gt | MVC generate | MVC gt |\n|---|---|---|---|---|"
         )?;
         let mut rows: Vec<(usize, Part)> = patches.iter().map(|&p| (p, Part::Latent { patch: p })).collect();
-        rows.push((reference.patch, Part::Main));
+        rows.push((self.reference.patch, Part::Main));
         rows.sort();
         for (patch, part) in rows {
             let side = grid_cells / patch.max(1);
             let cells: Vec<String> = [Task::Pet, Task::Mvc]
                 .into_iter()
                 .flat_map(|task| {
-                    [Mode::Generate, Mode::Gt].map(|mode| cell_text(grid.cell(part, Regime::Ipt, mode, task)))
+                    [Mode::Generate, Mode::Gt].map(|mode| cell_text(self.grid.cell(part, Regime::Ipt, mode, task)))
                 })
                 .collect();
             writeln!(text, "| {} ({patch}) | {} |", side * side, cells.join(" | "))?;
         }
         text.push('\n');
+        Ok(())
     }
-    let fine_tuned: Vec<&Entry<'_>> = grid.part(Part::FineTuned).collect();
-    if !fine_tuned.is_empty() {
+
+    /// Runs fine-tuned from another run, beside the same run from scratch.
+    fn fine_tuned(&self, text: &mut String) -> Result<()> {
+        let fine_tuned: Vec<&Entry<'_>> = self.grid.part(Part::FineTuned).collect();
+        if fine_tuned.is_empty() {
+            return Ok(());
+        }
         text.push_str(
             "### Fine-tuned from a model trained on every task (`--init`)\n\n\
              | run | started from | task | regime (mode) | fine-tuned | the same from scratch |\n|---|---|---|---|---|---|\n",
         );
         for entry in fine_tuned {
             let c = &entry.evaluation.training;
-            let scratch = grid
+            let scratch = self
+                .grid
                 .cell(Part::Main, c.regime, entry.evaluation.mode, entry.task)
                 .iter()
                 .filter(|e| e.seed() == entry.seed())
@@ -465,9 +541,16 @@ pub fn markdown(runs: &[PathBuf], split: Split, pictures: &Pictures) -> Result<S
             )?;
         }
         text.push('\n');
+        Ok(())
     }
-    let tried: Vec<&Entry<'_>> = grid.part(Part::Other).collect();
-    if !tried.is_empty() {
+
+    /// Runs with other steps or model sizes than the main grid's.
+    fn other_settings(&self, text: &mut String) -> Result<()> {
+        let tried: Vec<&Entry<'_>> = self.grid.part(Part::Other).collect();
+        if tried.is_empty() {
+            return Ok(());
+        }
+        let reference = &self.reference;
         writeln!(
             text,
             "### Other settings: what else was tried\n\nThe main grid trains {} steps with {} px inputs and a {}-wide \
@@ -496,9 +579,15 @@ pub fn markdown(runs: &[PathBuf], split: Split, pictures: &Pictures) -> Result<S
             )?;
         }
         text.push('\n');
+        Ok(())
     }
-    let all_tasks: Vec<&Entry<'_>> = grid.part(Part::AllTasks).collect();
-    if !all_tasks.is_empty() {
+
+    /// Runs trained on every task at once.
+    fn all_tasks(&self, text: &mut String) -> Result<()> {
+        let all_tasks: Vec<&Entry<'_>> = self.grid.part(Part::AllTasks).collect();
+        if all_tasks.is_empty() {
+            return Ok(());
+        }
         text.push_str("### Trained on every task at once\n\n| run | regime (mode) | task | accuracy [95 %] |\n|---|---|---|---|\n");
         for entry in all_tasks {
             writeln!(
@@ -512,94 +601,110 @@ pub fn markdown(runs: &[PathBuf], split: Split, pictures: &Pictures) -> Result<S
             )?;
         }
         text.push('\n');
+        Ok(())
     }
 
-    writeln!(
-        text,
-        "## Runs\n\nMade on {} (the machine this page was written on). Time: the training steps and the waits \
-         for data in `log.jsonl` (evaluation not included).\n\n\
-         | run | part | steps done / asked | examples seen | training time (h:mm) | samples/s |\n|---|---|---:|---:|---:|---:|",
-        machine()
-    )?;
-    let mut commands = String::new();
-    for run in runs {
-        let Some(config) = read_run(run)? else { continue };
-        let (seconds, examples, done) = training_time(run)?;
-        let part = match reference.part(&config) {
-            Part::Main => "main".to_string(),
-            Part::Latent { patch } => format!("latent patch {patch}"),
-            Part::AllTasks => "every task".into(),
-            Part::FineTuned => "fine-tuned".into(),
-            Part::Other => "other settings".into(),
-        };
+    /// Every run's time and speed, and the commands that made and evaluated it.
+    fn runs(&self, text: &mut String) -> Result<()> {
+        let split = self.split;
         writeln!(
             text,
-            "| `{}` | {part} | {done} / {} | {examples} | {} | {:.1} |",
-            run.display(),
-            config.steps,
-            duration(seconds),
-            if seconds > 0.0 { examples as f64 / seconds } else { 0.0 }
+            "## Runs\n\nMade on {} (the machine this page was written on). Time: the training steps and the waits \
+             for data in `log.jsonl` (evaluation not included).\n\n\
+             | run | part | steps done / asked | examples seen | training time (h:mm) | samples/s |\n|---|---|---:|---:|---:|---:|",
+            machine()
         )?;
-        writeln!(commands, "{}", train_command(&config, run))?;
-        for evaluation in evaluations.iter().filter(|e| &e.run == run) {
-            let s = evaluation.sampling;
-            let sampling = if evaluation.mode == Mode::Generate {
-                format!(" --steps {} --shift {}", s.steps, s.shift)
-            } else {
-                String::new()
+        let mut commands = String::new();
+        for run in self.runs {
+            let Some(config) = read_run(run)? else { continue };
+            let (seconds, examples, done) = training_time(run)?;
+            let part = match self.reference.part(&config) {
+                Part::Main => "main".to_string(),
+                Part::Latent { patch } => format!("latent patch {patch}"),
+                Part::AllTasks => "every task".into(),
+                Part::FineTuned => "fine-tuned".into(),
+                Part::Other => "other settings".into(),
             };
             writeln!(
-                commands,
-                "ipt-train eval --run {} --split {split} --mode {}{sampling}",
-                run.display(),
-                evaluation.mode.name()
-            )?;
-        }
-    }
-    writeln!(text, "\nThe commands, in order (a run resumes when its command is repeated):\n\n```sh\n{commands}```\n")?;
-
-    writeln!(
-        text,
-        "## Training curves\n\nOne panel per task (PET, PT, MVC), runs trained on that task alone; colours: {}.\n\n\
-         Loss (answer cross-entropy plus the flow loss), means over up to 20 steps, log scale:\n\n![loss]({})\n\n\
-         Accuracy (0 to 100 %, light lines every 25 %) on the first examples of the held-out split the run's curve \
-         measures (`curve.jsonl`), chance in grey:\n\n![accuracy]({})\n",
-        figures::REGIME_COLOURS
-            .iter()
-            .map(|(r, [red, green, blue])| format!("{} `#{red:02x}{green:02x}{blue:02x}`", r.name()))
-            .collect::<Vec<_>>()
-            .join(", "),
-        pictures.loss,
-        pictures.accuracy
-    )?;
-    if !pictures.imaginations.is_empty() {
-        text.push_str("## Imaginations\n\nInputs, the imagination the model generated, and the ground truth (decoded by the autoencoder), one example per task:\n\n");
-        for (task, name) in &pictures.imaginations {
-            writeln!(text, "{}:\n\n![{task} imagination]({name})\n", task.title())?;
-        }
-    }
-
-    text.push_str(
-        "## Every evaluation\n\n| run | task | regime | mode | headline | accuracy [95 %] | chance | n | imagination error |\n|---|---|---|---|---|---|---|---|---|\n",
-    );
-    for evaluation in &evaluations {
-        for (task, score) in &evaluation.scores.tasks {
-            let overall = &score.overall;
-            writeln!(
                 text,
-                "| `{}` | {task} | {} | {} | {} | {} | {} | {} | {} |",
-                evaluation.run.display(),
-                evaluation.training.regime.name(),
-                evaluation.mode.name(),
-                percent(score.headline),
-                with_interval(overall.accuracy, overall.interval),
-                percent(overall.chance),
-                overall.examples,
-                evaluation.imagination_mse.map_or(String::new(), |m| format!("{m:.3}"))
+                "| `{}` | {part} | {done} / {} | {examples} | {} | {:.1} |",
+                run.display(),
+                config.steps,
+                duration(seconds),
+                if seconds > 0.0 { examples as f64 / seconds } else { 0.0 }
             )?;
+            writeln!(commands, "{}", train_command(&config, run))?;
+            for evaluation in self.evaluations.iter().filter(|e| &e.run == run) {
+                let s = evaluation.sampling;
+                let sampling = if evaluation.mode == Mode::Generate {
+                    format!(" --steps {} --shift {}", s.steps, s.shift)
+                } else {
+                    String::new()
+                };
+                writeln!(
+                    commands,
+                    "ipt-train eval --run {} --split {split} --mode {}{sampling}",
+                    run.display(),
+                    evaluation.mode.name()
+                )?;
+            }
         }
+        writeln!(
+            text,
+            "\nThe commands, in order (a run resumes when its command is repeated):\n\n```sh\n{commands}```\n"
+        )?;
+        Ok(())
     }
-    Ok(text)
+
+    /// The training curves and the imaginations, as pictures beside the page.
+    fn pictures(&self, text: &mut String, pictures: &Pictures) -> Result<()> {
+        writeln!(
+            text,
+            "## Training curves\n\nOne panel per task (PET, PT, MVC), runs trained on that task alone; colours: {}.\n\n\
+             Loss (answer cross-entropy plus the flow loss), means over up to 20 steps, log scale:\n\n![loss]({})\n\n\
+             Accuracy (0 to 100 %, light lines every 25 %) on the first examples of the held-out split the run's curve \
+             measures (`curve.jsonl`), chance in grey:\n\n![accuracy]({})\n",
+            figures::REGIME_COLOURS
+                .iter()
+                .map(|(r, [red, green, blue])| format!("{} `#{red:02x}{green:02x}{blue:02x}`", r.name()))
+                .collect::<Vec<_>>()
+                .join(", "),
+            pictures.loss,
+            pictures.accuracy
+        )?;
+        if !pictures.imaginations.is_empty() {
+            text.push_str("## Imaginations\n\nInputs, the imagination the model generated, and the ground truth (decoded by the autoencoder), one example per task:\n\n");
+            for (task, name) in &pictures.imaginations {
+                writeln!(text, "{}:\n\n![{task} imagination]({name})\n", task.title())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// One row per evaluation and task: headline, accuracy, chance, examples.
+    fn every_evaluation(&self, text: &mut String) -> Result<()> {
+        text.push_str(
+            "## Every evaluation\n\n| run | task | regime | mode | headline | accuracy [95 %] | chance | n | imagination error |\n|---|---|---|---|---|---|---|---|---|\n",
+        );
+        for evaluation in self.evaluations {
+            for (task, score) in &evaluation.scores.tasks {
+                let overall = &score.overall;
+                writeln!(
+                    text,
+                    "| `{}` | {task} | {} | {} | {} | {} | {} | {} | {} |",
+                    evaluation.run.display(),
+                    evaluation.training.regime.name(),
+                    evaluation.mode.name(),
+                    percent(score.headline),
+                    with_interval(overall.accuracy, overall.interval),
+                    percent(overall.chance),
+                    overall.examples,
+                    evaluation.imagination_mse.map_or(String::new(), |m| format!("{m:.3}"))
+                )?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Writes the page to `out` and its pictures beside it (`<stem>-loss.png`,

@@ -157,6 +157,8 @@ pub struct TrainSummary {
     pub final_loss: f32,
     /// Parameters of the model.
     pub parameters: usize,
+    /// Examples this invocation trained on (0 when the run was already finished).
+    pub examples_seen: usize,
     /// Examples per second of this invocation's steps (waiting included).
     pub samples_per_second: f64,
     /// Share of this invocation's time spent waiting for data.
@@ -404,6 +406,7 @@ pub fn train(asked: &TrainRun, run: &Path, device: &Device) -> Result<TrainSumma
         steps: step,
         final_loss: recent.iter().map(|l| l.loss).sum::<f32>() / recent.len().max(1) as f32,
         parameters,
+        examples_seen,
         samples_per_second: if elapsed > 0.0 { examples_seen as f64 / elapsed } else { 0.0 },
         wait_share: if elapsed > 0.0 { waited / elapsed } else { 0.0 },
     })
