@@ -1,5 +1,6 @@
 //! `ipt-gen sample`: plan and render a few examples of one task so a person can look at them:
-//! each example's images as PNG files and everything else as JSON.
+//! each example's images as PNG files, everything else as JSON, and a page (`example.md`)
+//! that shows the images beside the question, options, answer and chain of thought.
 
 use std::path::PathBuf;
 
@@ -15,7 +16,7 @@ use crate::render::Renderer;
 use crate::render::bevy_backend::{BevyRenderer, RendererOptions};
 use crate::tasks::driver::Planner;
 use crate::tasks::render::render_plan;
-use crate::tasks::{Task, TaskSettings};
+use crate::tasks::{ExamplePlan, Task, TaskSettings};
 
 /// Arguments of `ipt-gen sample`.
 #[derive(Debug, Args)]
@@ -88,10 +89,44 @@ pub fn run(sources: &AssetSources, args: &SampleArgs) -> Result<()> {
         }
         let json = serde_json::to_vec_pretty(&planned.plan).context("cannot serialise the plan")?;
         write_atomic(&folder.join("example.json"), &json)?;
+        write_atomic(&folder.join("example.md"), card(&planned.plan, renderer.is_some()).as_bytes())?;
         progress.inc(1);
     }
     progress.finish_and_clear();
     let plural = if args.count == 1 { "" } else { "s" };
     println!("{} {} example{plural} in {}", args.count, args.task, args.out.display());
     Ok(())
+}
+
+/// The example as a Markdown page: a heading naming task, variant, sub-type, template and
+/// scene; the images (when rendered; links relative to the example's folder); question,
+/// options, answer, chain of thought and think phrase.
+fn card(plan: &ExamplePlan, rendered: bool) -> String {
+    let mut text = format!(
+        "### {}, `{}` ({}; {}, scene {})\n\n",
+        plan.task.title(),
+        plan.variant,
+        plan.subtype,
+        plan.template,
+        plan.scene_seed
+    );
+    if rendered {
+        let inputs = (1..=plan.inputs.len()).map(|i| format!("input_{i}.png"));
+        let images: Vec<String> =
+            inputs.chain(["imagination.png".to_string()]).map(|name| format!("![{name}]({name})")).collect();
+        text.push_str(&format!("{}\n\n", images.join(" ")));
+    }
+    let options: Vec<String> =
+        plan.choices.iter().zip('A'..).map(|(choice, letter)| format!("{letter}. {choice}")).collect();
+    let cot: Vec<String> = plan.cot.lines().map(|line| format!("    {line}")).collect();
+    text.push_str(&format!(
+        "**Question.** {}\n\n**Options.** {}. **Answer: {}** ({}).\n\n**Chain of thought.**\n\n{}\n\n**Think.** {}\n",
+        plan.question,
+        options.join("; "),
+        plan.answer,
+        plan.answer_text,
+        cot.join("\n"),
+        plan.think
+    ));
+    text
 }

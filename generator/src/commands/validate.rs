@@ -53,6 +53,16 @@ pub fn run(args: &ValidateArgs) -> Result<()> {
         report.problems.len()
     );
     if !report.problems.is_empty() {
+        let made_by = &manifest.generator;
+        if !args.no_labels && made_by.git != env!("IPT_GIT_HASH") {
+            println!(
+                "note: the dataset was made by ipt-gen {} at commit {}, this is commit {}: labels that differ may come \
+                 from a sampling change between the two (docs/tasks.md records them); validate with the build that made it",
+                made_by.version,
+                made_by.git,
+                env!("IPT_GIT_HASH")
+            );
+        }
         bail!("{} is not valid", args.dir.display());
     }
     Ok(())

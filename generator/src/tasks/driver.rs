@@ -36,8 +36,17 @@ fn scene_attempts(task: Task) -> u32 {
         Task::Mvc => MVC_SCENE_ATTEMPTS,
     }
 }
-/// The last attempts run relaxed (see [`SceneContext::relaxed`]).
-const RELAXED_ATTEMPTS: u32 = 2;
+
+/// The last scenes of an example of `task` that run relaxed (see [`SceneContext::relaxed`]):
+/// Path Tracing keeps its drawn options there and gives up only its length bin (a small
+/// room has no 4 m path), so it relaxes early rather than fall back to its last scene,
+/// whose options are not drawn.
+fn relaxed_attempts(task: Task) -> u32 {
+    match task {
+        Task::Pt => PT_SCENE_ATTEMPTS / 4,
+        Task::Pet | Task::Mvc => 2,
+    }
+}
 
 /// A plan with the scene it was made in.
 #[derive(Debug, Clone)]
@@ -86,13 +95,6 @@ pub fn furniture(assets: &Assets) -> Vec<(String, String)> {
     names.iter().flat_map(|name| template_furniture(assets, name)).collect::<BTreeSet<_>>().into_iter().collect()
 }
 
-/// Per template, the categories Path Tracing examples offer as options: its furniture.
-pub fn pt_answers(assets: &Assets) -> BTreeMap<String, Vec<String>> {
-    let names = assets.template_names();
-    let answers = |name: &String| template_furniture(assets, name).into_iter().map(|(category, _)| category).collect();
-    names.iter().map(|name| (name.clone(), answers(name))).collect()
-}
-
 /// For each category, the share of room templates that place it: potted plants stand in
 /// most rooms, toilets in one. Multiview Counting favours rarer categories with it.
 pub fn prevalence(assets: &Assets) -> BTreeMap<String, f32> {
@@ -125,10 +127,9 @@ pub struct Planner<'a> {
     assets: &'a Assets,
     settings: TaskSettings,
     priors: Priors,
-    /// `priors` with Perspective Taking's calibrated categories, made on first use.
-    pet_priors: OnceLock<Priors>,
-    /// `priors` with Multiview Counting's calibrated categories, made on first use.
-    mvc_priors: OnceLock<Priors>,
+    /// Per task (in [`Task::ALL`] order), `priors` with the task's calibrated categories,
+    /// made on first use.
+    calibrated: [OnceLock<Priors>; 3],
     /// The templates examples are drawn from (Multiview Counting chooses among them).
     templates: Vec<String>,
 }
@@ -142,16 +143,15 @@ impl<'a> Planner<'a> {
     /// A planner whose examples come from `templates` (of `assets`); distractors and
     /// prevalence still know every loaded template.
     pub fn with_templates(assets: &'a Assets, settings: TaskSettings, templates: Vec<String>) -> Planner<'a> {
-        let pt = pt::PtBalance { answers: pt_answers(assets) };
         let priors = Priors {
             furniture: furniture(assets),
             prevalence: prevalence(assets),
-            pt,
+            pt: pt::PtBalance::NONE,
             mvc: mvc::MvcBalance::NONE,
             pet: pet::PetBalance::NONE,
             families: assets.catalog.families(),
         };
-        Planner { assets, settings, priors, pet_priors: OnceLock::new(), mvc_priors: OnceLock::new(), templates }
+        Planner { assets, settings, priors, calibrated: Default::default(), templates }
     }
 
     /// The settings plans are made with.
@@ -159,21 +159,24 @@ impl<'a> Planner<'a> {
         self.settings
     }
 
-    /// The priors `task` is planned with. The first time, Perspective Taking and Multiview
-    /// Counting calibrate their asked categories over `CALIBRATION_SCENES` (48) scenes per
-    /// template (a few seconds on 2 cores for the 8 built-in templates).
+    /// The priors `task` is planned with. The first time, the task calibrates its asked
+    /// categories over `CALIBRATION_SCENES` (48) scenes per template (a few seconds on 2
+    /// cores for the 8 built-in templates).
     pub fn priors(&self, task: Task) -> &Priors {
-        match task {
-            Task::Pt => &self.priors,
-            Task::Pet => self.pet_priors.get_or_init(|| {
-                let samples = self.calibration_samples(Task::Pet, pet::calibration_sample);
+        self.calibrated[task as usize].get_or_init(|| match task {
+            Task::Pet => {
+                let samples = self.calibration_samples(task, pet::calibration_sample);
                 Priors { pet: pet::calibrate(&samples), ..self.priors.clone() }
-            }),
-            Task::Mvc => self.mvc_priors.get_or_init(|| {
-                let samples = self.calibration_samples(Task::Mvc, mvc::calibration_sample);
+            }
+            Task::Pt => {
+                let samples = self.calibration_samples(task, pt::calibration_sample);
+                Priors { pt: pt::calibrate(&samples), ..self.priors.clone() }
+            }
+            Task::Mvc => {
+                let samples = self.calibration_samples(task, mvc::calibration_sample);
                 Priors { mvc: mvc::calibrate(&samples), ..self.priors.clone() }
-            }),
-        }
+            }
+        })
     }
 
     /// One sample of `sample` per calibration scene of `task`, `CALIBRATION_SCENES` per
@@ -195,8 +198,8 @@ impl<'a> Planner<'a> {
     /// Prepares the priors of `tasks` now, with a spinner on standard error while the
     /// samplers calibrate (instead of a silent pause before the first example).
     pub fn prepare(&self, tasks: &[Task]) {
-        for (task, calibrated) in [(Task::Pet, &self.pet_priors), (Task::Mvc, &self.mvc_priors)] {
-            if tasks.contains(&task) && calibrated.get().is_none() {
+        for &task in tasks {
+            if self.calibrated[task as usize].get().is_none() {
                 let spinner = indicatif::ProgressBar::new_spinner().with_message(format!(
                     "calibrating {} categories over {CALIBRATION_SCENES} scenes per template (once per run)",
                     task.title()
@@ -248,7 +251,7 @@ impl<'a> Planner<'a> {
                 }
             };
             let mut context = SceneContext::new(&scene, self.settings);
-            context.relaxed = attempt >= attempts - RELAXED_ATTEMPTS;
+            context.relaxed = attempt >= attempts - relaxed_attempts(task);
             context.last_attempt = attempt + 1 == attempts;
             context.priors = priors;
             context.example_seed = example_seed(seed, task, index);

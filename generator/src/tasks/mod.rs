@@ -217,7 +217,7 @@ pub struct SceneContext<'a> {
     /// Settings.
     pub settings: TaskSettings,
     /// Last resort for a hard example: a sampler may give up the index's balance target
-    /// (PET sub-type, PT length bin and options) and record what it made instead; MVC waits for
+    /// (PET sub-type, PT length bin) and record what it made instead; MVC waits for
     /// [`last_attempt`](Self::last_attempt).
     pub relaxed: bool,
     /// The example's last scene: a sampler may accept anything it can make.

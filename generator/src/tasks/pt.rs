@@ -201,7 +201,12 @@ fn lateral(point: Vec2, at: Vec2, heading: Vec2) -> f32 {
 pub fn plan(context: &SceneContext<'_>, index: u64, rng: &mut TaskRng) -> Result<ExamplePlan, NoExample> {
     let variant = VARIANTS[(index % 3) as usize];
     let slot = ((index / 9) % 4) as usize;
-    let found = search(context, index, rng)?;
+    let drawn = drawn(context);
+    let found = match search(context, index, drawn.as_ref(), rng) {
+        // The example's last scene: the drawn answer could not be shown, so any category.
+        Err(_) if context.last_attempt && drawn.is_some() => search(context, index, None, rng)?,
+        found => found?,
+    };
     Ok(build(context, variant, slot, found, rng))
 }
 
@@ -213,7 +218,8 @@ struct Found {
     left: bool,
     lens: Lens,
     view: SideView,
-    /// The drawn distractors' categories (empty when relaxed: drawn after the search).
+    /// The drawn distractors' categories (empty when none were drawn: chosen after the
+    /// search).
     distractors: Vec<String>,
 }
 
@@ -235,6 +241,49 @@ pub struct PtBalance {
 impl PtBalance {
     /// No balance: any category the side view shows may be the answer.
     pub const NONE: PtBalance = PtBalance { answers: BTreeMap::new() };
+}
+
+/// A category is offered in a template's examples when it stands in at least this share of
+/// the template's calibration scenes: an example keeps its drawn options through all its
+/// scenes, and a category its template seldom places (a washing machine in one apartment of
+/// ten) would leave it to the last-resort fallback, whose answers are not drawn.
+const CALIBRATION_MIN_PRESENCE: f32 = 1.0 / 4.0;
+
+/// The furniture one calibration scene holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PtCensus {
+    /// The scene's template.
+    pub template: String,
+    /// The categories of the objects standing on its floor or walls (not on other objects).
+    pub categories: BTreeSet<String>,
+}
+
+/// The census of one calibration scene (see [`calibrate`]).
+pub fn calibration_sample(context: &SceneContext<'_>, _index: u64, _rng: &mut TaskRng) -> Result<PtCensus, NoExample> {
+    let furniture = context.scene.objects.iter().filter(|o| o.support.is_none());
+    let categories = furniture.map(|o| o.category.clone()).collect();
+    Ok(PtCensus { template: context.scene.template.clone(), categories })
+}
+
+/// The categories examples offer, per template: those standing in at least
+/// [`CALIBRATION_MIN_PRESENCE`] of its calibration scenes.
+pub fn calibrate(samples: &[PtCensus]) -> PtBalance {
+    let mut per_template: BTreeMap<&str, (u32, BTreeMap<&str, u32>)> = BTreeMap::new();
+    for sample in samples {
+        let (scenes, counts) = per_template.entry(&sample.template).or_default();
+        *scenes += 1;
+        for category in &sample.categories {
+            *counts.entry(category).or_default() += 1;
+        }
+    }
+    let answers = per_template
+        .into_iter()
+        .map(|(template, (scenes, counts))| {
+            let often = counts.into_iter().filter(|&(_, n)| n as f32 >= CALIBRATION_MIN_PRESENCE * scenes as f32);
+            (template.to_string(), often.map(|(category, _)| category.to_string()).collect())
+        })
+        .collect();
+    PtBalance { answers }
 }
 
 /// The options of an example, drawn before any scene.
@@ -260,13 +309,9 @@ impl<'c> Drawn<'c> {
 
 /// The options example `index`'s seed draws: its template's categories shuffled, the first
 /// four of distinct families, then the answer uniformly among them. `None` when the template
-/// has no list or fewer than four families, or the context is relaxed (a last resort for a
-/// hard example: any category the side view shows).
+/// has no list or fewer than four families.
 pub fn drawn<'c>(context: &SceneContext<'c>) -> Option<Drawn<'c>> {
     let answers = context.priors.pt.answers.get(&context.scene.template)?;
-    if context.relaxed {
-        return None;
-    }
     let mut draw = TaskRng::seed_from_u64(context.example_seed);
     let mut pool: Vec<&str> = answers.iter().map(String::as_str).collect();
     pool.shuffle(&mut draw);
@@ -294,19 +339,30 @@ fn sides_of(
 }
 
 /// Finds a path of the index's length bin and a side view at its M1 showing an object of the
-/// asked category (any category when none is asked).
-fn search(context: &SceneContext<'_>, index: u64, rng: &mut TaskRng) -> Result<Found, NoExample> {
+/// drawn answer's category (any category when none is drawn) and, except in the example's
+/// last scene, nothing of the drawn distractors' families (there, a distractor the view
+/// shows is replaced: see [`distractors`]).
+fn search(
+    context: &SceneContext<'_>,
+    index: u64,
+    drawn: Option<&Drawn<'_>>,
+    rng: &mut TaskRng,
+) -> Result<Found, NoExample> {
     let (mut bin_name, mut low, mut high) = LENGTH_BINS[((index / 3) % 3) as usize];
     if context.relaxed {
         // Any length; the bin recorded is the one the path falls in.
         (low, high) = (LENGTH_BINS[0].1, f32::INFINITY);
     }
     let rules = if context.settings.strict { PtRules::STRICT } else { PtRules::SPEC };
-    let drawn = drawn(context);
-    let asked = drawn.as_ref().map(Drawn::asked);
+    let asked = drawn.map(Drawn::asked);
     // The side view must not show the other options, nor anything of their families.
-    let avoid: BTreeSet<&str> = drawn.iter().flat_map(|d| d.distractors()).map(|c| context.priors.family(c)).collect();
-    let distractors: Vec<String> = drawn.iter().flat_map(|d| d.distractors()).map(str::to_string).collect();
+    let drawn_distractors = || drawn.into_iter().flat_map(|d| d.distractors());
+    let avoid: BTreeSet<&str> = if context.last_attempt {
+        BTreeSet::new()
+    } else {
+        drawn_distractors().map(|c| context.priors.family(c)).collect()
+    };
+    let distractors: Vec<String> = drawn_distractors().map(str::to_string).collect();
     if let Some(category) = asked
         && !context.scene.objects.iter().any(|o| o.category == category && o.support.is_none())
     {
@@ -500,24 +556,28 @@ fn side_view(
     })
 }
 
-/// The distractors of `found` as (category, readable name, where it is): the drawn ones;
-/// relaxed (none drawn), three categories of distinct families drawn from the template's
+/// The distractors of `found` as (category, readable name, where it is): the drawn ones,
+/// but any of a family the side view shows (only possible in an example's last scene) or all
+/// when none were drawn are replaced by categories of distinct families from the template's
 /// (then all templates') furniture, none of the answer's family or of one seen in the side
 /// view. Where it is: `opposite` (an object of it stands on the other side near M1),
 /// `scene` (elsewhere in the scene) or `common` (not in the scene).
 fn distractors(context: &SceneContext<'_>, found: &Found, rng: &mut TaskRng) -> Vec<(String, String, &'static str)> {
     let family = |category: &str| context.priors.family(category).to_string();
-    let categories: Vec<String> = if found.distractors.is_empty() {
-        let mut taken: BTreeSet<String> = found.view.seen_categories.iter().map(|c| family(c)).collect();
-        taken.insert(family(&context.object(found.view.answer).category));
+    let mut taken: BTreeSet<String> = found.view.seen_categories.iter().map(|c| family(c)).collect();
+    taken.insert(family(&context.object(found.view.answer).category));
+    let kept: Vec<String> = found.distractors.iter().filter(|c| !taken.contains(&family(c))).cloned().collect();
+    let categories: Vec<String> = if kept.len() == 3 {
+        kept
+    } else {
+        taken.extend(kept.iter().map(|c| family(c)));
         let own = context.priors.pt.answers.get(&context.scene.template).cloned().unwrap_or_default();
         let mut pool: Vec<String> = own.into_iter().filter(|c| !taken.contains(&family(c))).collect();
         pool.shuffle(rng);
         let mut common: Vec<String> = context.priors.furniture.iter().map(|(c, _)| c.clone()).collect();
         common.shuffle(rng);
-        pool.into_iter().chain(common).filter(|c| taken.insert(family(c))).take(3).collect()
-    } else {
-        found.distractors.clone()
+        let more = pool.into_iter().chain(common).filter(|c| taken.insert(family(c))).take(3 - kept.len());
+        kept.into_iter().chain(more).collect()
     };
     let (midpoint, heading) = (found.path.midpoint, found.heading());
     categories
