@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod commands;
 pub mod dataset;
+pub mod export;
 pub mod files;
 pub mod plan;
 pub mod render;

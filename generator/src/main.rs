@@ -42,6 +42,9 @@ enum Command {
     /// Blind baselines: can the answers be guessed without the images? Trains text-only
     /// models on a dataset's train split and scores them on test and benchmark.
     Audit(commands::audit::AuditArgs),
+    /// Write a dataset in the format a training stack reads: BAGEL (the IPT authors'),
+    /// LLaVA, LLaMA-Factory (sharegpt) or TRL (resumable).
+    Export(commands::export::ExportArgs),
     /// Check a dataset: checksums, schema, row counts, images and every label.
     Validate(commands::validate::ValidateArgs),
     /// Write an HTML page with a few examples per task.
@@ -102,6 +105,7 @@ fn main() -> ExitCode {
         Command::Generate(args) => commands::generate::run(&sources, &args),
         Command::Merge(args) => commands::merge::run(&args),
         Command::Audit(args) => commands::audit::run(&sources, &args),
+        Command::Export(args) => commands::export::run(&args),
         Command::Validate(args) => commands::validate::run(&args),
         Command::Preview(args) => commands::preview::run(&args),
         Command::Templates => commands::templates::run(&sources),

@@ -384,20 +384,8 @@ fn validate_passes_a_good_dataset_and_names_bad_shards_and_rows() {
     assert!(report.contains(&blank_problem), "expected '{blank_problem}' in:\n{report}");
 }
 
-/// The Python interpreter with `datasets`, `duckdb` and `pandas` (scripts/python-env makes
-/// it; `IPT_PYTHON` overrides).
-fn python() -> PathBuf {
-    if let Ok(path) = std::env::var("IPT_PYTHON") {
-        return PathBuf::from(path);
-    }
-    let home = std::env::var("HOME").expect("HOME is set");
-    let path = PathBuf::from(home).join(".cache/ipt-toolkit/python/bin/python");
-    assert!(path.exists(), "no Python environment at {}: run scripts/python-env (scripts/test does)", path.display());
-    path
-}
-
 fn run_python(script: &str, root: &Path) -> String {
-    let result = Command::new(python()).arg("-c").arg(script).arg(root).output().expect("python runs");
+    let result = Command::new(common::python()).arg("-c").arg(script).arg(root).output().expect("python runs");
     assert!(result.status.success(), "{}\n{}", text(&result.stdout), text(&result.stderr));
     text(&result.stdout)
 }

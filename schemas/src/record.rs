@@ -5,7 +5,7 @@ use serde_bytes::ByteBuf;
 
 /// An image cell in the Hugging Face layout: the encoded file's bytes (PNG) and an optional
 /// path (always empty here: the bytes are the image).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Image {
     /// Encoded image file (PNG).
     pub bytes: Option<ByteBuf>,
@@ -70,7 +70,7 @@ pub struct ObjectInfo {
 
 /// One example: inputs, question, options, answer, imagination, chain of thought and the
 /// geometry behind the label. Field order is column order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Record {
     /// Unique within a dataset: `<split>-<task>-<index>` (`train-pet-0000042`).
     pub id: String,

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod bench;
+pub mod export;
 pub mod generate;
 pub mod merge;
 pub mod pipeline_bench;

@@ -1,6 +1,6 @@
 //! What the tests that run the `ipt-gen` binary share.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// Runs `ipt-gen` with `args` in the folder `cwd` and waits for it.
@@ -11,4 +11,26 @@ pub fn ipt_gen(args: &[&str], cwd: &Path) -> Output {
 /// A process's output as text (invalid UTF-8 replaced).
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The Python interpreter with `datasets`, `duckdb` and `pandas` (scripts/python-env makes
+/// it; `IPT_PYTHON` overrides).
+#[allow(dead_code)] // Not every test binary that includes this module runs Python.
+pub fn python() -> PathBuf {
+    if let Ok(path) = std::env::var("IPT_PYTHON") {
+        return PathBuf::from(path);
+    }
+    let home = std::env::var("HOME").expect("HOME is set");
+    let path = PathBuf::from(home).join(".cache/ipt-toolkit/python/bin/python");
+    assert!(path.exists(), "no Python environment at {}: run scripts/python-env (scripts/test does)", path.display());
+    path
+}
+
+/// Runs the Python script `script` with `args`; returns what it printed (fails the test,
+/// showing its output, when it fails).
+#[allow(dead_code)] // Not every test binary that includes this module runs Python scripts.
+pub fn run_python_file(script: &Path, args: &[&Path]) -> String {
+    let result = Command::new(python()).arg(script).args(args).output().expect("python runs");
+    assert!(result.status.success(), "{}\n{}", text(&result.stdout), text(&result.stderr));
+    text(&result.stdout)
 }
