@@ -492,8 +492,9 @@ fn build(
         };
         steps.push(line);
     }
+    let verb = if count == 1 { "is" } else { "are" };
     steps.push(format!(
-        "In total there are {} in this area. The answer is {letter}: {count}.",
+        "In total there {verb} {} in this area. The answer is {letter}: {count}.",
         count_of(count, singular, plural)
     ));
     let cot = numbered(&steps);
