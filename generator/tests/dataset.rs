@@ -68,24 +68,7 @@ fn reference() -> &'static Path {
 
 /// Every file of a dataset (path relative to the folder, bytes), state folder excluded.
 fn files(root: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut found = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            let relative = path.strip_prefix(root).unwrap().to_string_lossy().to_string();
-            if relative.starts_with(".ipt-gen") {
-                continue;
-            }
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                found.push((relative, std::fs::read(&path).unwrap()));
-            }
-        }
-    }
-    found.sort();
-    found
+    common::files(root).into_iter().filter(|(relative, _)| !relative.starts_with(".ipt-gen")).collect()
 }
 
 fn assert_same_dataset(a: &Path, b: &Path) {

@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 
 mod common;
 
-use common::{ipt_gen, run_python_file, text};
+use common::{files, ipt_gen, run_python_file, text};
 
 /// A small dataset of every task (Path Tracing's `ego_dir` has three inputs, MVC four),
 /// with train and test splits.
@@ -95,24 +95,6 @@ fn bad_arguments_get_errors_that_say_what_to_do() {
     let result = export(other.path(), &["--format", "trl", "--regime", "label"]);
     assert!(text(&result.stderr).contains("was not made by `ipt-gen export`"), "{}", text(&result.stderr));
     assert_eq!(std::fs::read_dir(other.path()).unwrap().count(), 1, "nothing is written into a foreign folder");
-}
-
-/// Every file under `root` (path relative to it, bytes).
-fn files(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut found = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                found.push((path.strip_prefix(root).unwrap().to_path_buf(), std::fs::read(&path).unwrap()));
-            }
-        }
-    }
-    found.sort();
-    found
 }
 
 #[test]

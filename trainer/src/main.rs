@@ -153,7 +153,7 @@ struct TrainArgs {
     /// What the model learns to write: the answer (label), a chain of thought and the answer
     /// (cot), the think phrase, an imagination and the answer (ipt), or half ipt, half
     /// answer-only (mixed).
-    #[arg(long, value_enum)]
+    #[arg(long, value_name = "label|cot|ipt|mixed")]
     regime: Regime,
     /// The run folder: run.json, tokenizer.json, model.safetensors, log.jsonl, checkpoints/.
     #[arg(long, value_name = "DIR")]

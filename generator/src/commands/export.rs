@@ -6,9 +6,9 @@ use std::time::Instant;
 
 use anyhow::Result;
 use clap::Args;
-use ipt_schema::{Split, Task};
+use ipt_schema::{Regime, Split, Task};
 
-use crate::export::{ExportOptions, Format, Imagination, Regime, export};
+use crate::export::{ExportOptions, Format, Imagination, export};
 
 /// Arguments of `ipt-gen export`.
 #[derive(Debug, Args)]
@@ -23,7 +23,7 @@ pub struct ExportArgs {
     /// What the examples teach: label (answer only), cot (chain of thought, then answer),
     /// ipt (think phrase, imagination, answer; bagel only), mixed (every example as ipt and
     /// as answer-only, two datasets of equal weight; bagel only).
-    #[arg(long, value_enum)]
+    #[arg(long, value_name = "label|cot|ipt|mixed")]
     pub regime: Regime,
     /// Tasks, comma-separated: pet, pt, mvc. [default: all three]
     #[arg(long, value_delimiter = ',', default_values_t = Task::ALL.to_vec())]

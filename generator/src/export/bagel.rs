@@ -14,13 +14,13 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use arrow_schema::{DataType, Field, Schema};
-use ipt_schema::{Record, Split};
+use ipt_schema::{Presentation, Record, Split};
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use serde::Serialize;
 use serde_bytes::Bytes;
 
 use super::table::Table;
-use super::text::{Turn, instruction, outputs};
+use super::text::{dataset_part, instruction, outputs};
 use super::{Target, Unit, Writer, images_of, write_readme};
 use crate::files::write_atomic;
 
@@ -50,19 +50,19 @@ fn schema() -> Schema {
     ])
 }
 
-/// The row of `record` shown as `turn`.
-fn row(record: &Record, turn: Turn) -> Result<Row<'_>> {
-    let images = images_of(record, turn == Turn::Imagined)?;
+/// The row of `record` shown as `presentation`.
+fn row(record: &Record, presentation: Presentation) -> Result<Row<'_>> {
+    let images = images_of(record, presentation == Presentation::Imagined)?;
     Ok(Row {
         id: &record.id,
         image_list: images.into_iter().map(Bytes::new).collect(),
-        instruction_list: [instruction(record, turn, false)],
-        output_text_list: outputs(record, turn),
+        instruction_list: [instruction(record, presentation, false)],
+        output_text_list: outputs(record, presentation),
         num_input_images: record.images.len() as i64,
     })
 }
 
-/// Writes BAGEL datasets: one folder per (turn, split), `<turn>_<split>` (`ipt_train`).
+/// Writes BAGEL datasets: one folder per (presentation, split), `<part>_<split>` (`ipt_train`).
 pub(crate) struct Bagel<'t> {
     target: &'t Target,
 }
@@ -72,21 +72,23 @@ impl<'t> Bagel<'t> {
         Bagel { target }
     }
 
-    fn turns(&self) -> &'static [Turn] {
-        self.target.options.regime.turns()
+    fn presentations(&self) -> &'static [Presentation] {
+        self.target.options.regime.presentations()
     }
 }
 
-/// A dataset's folder name: `<turn>_<split>`.
-fn dataset_name(turn: Turn, split: Split) -> String {
-    format!("{}_{}", turn.name(), split.name())
+/// A dataset's folder name: `<part>_<split>` (see [`dataset_part`]).
+fn dataset_name(presentation: Presentation, split: Split) -> String {
+    format!("{}_{}", dataset_part(presentation), split.name())
 }
 
 impl Writer for Bagel<'_> {
     fn outputs(&self, unit: &Unit) -> Vec<PathBuf> {
-        self.turns()
+        self.presentations()
             .iter()
-            .map(|&turn| PathBuf::from(dataset_name(turn, unit.split)).join(format!("{}.parquet", unit.name)))
+            .map(|&presentation| {
+                PathBuf::from(dataset_name(presentation, unit.split)).join(format!("{}.parquet", unit.name))
+            })
             .collect()
     }
 
@@ -98,8 +100,8 @@ impl Writer for Bagel<'_> {
         }
         for batch in batches {
             let batch = batch?;
-            for (table, &turn) in tables.iter_mut().zip(self.turns()) {
-                let rows = batch.iter().map(|record| row(record, turn)).collect::<Result<Vec<_>>>()?;
+            for (table, &presentation) in tables.iter_mut().zip(self.presentations()) {
+                let rows = batch.iter().map(|record| row(record, presentation)).collect::<Result<Vec<_>>>()?;
                 table.write(&rows)?;
             }
         }
@@ -119,8 +121,8 @@ impl Writer for Bagel<'_> {
         let mut examples = 0;
         for (&split, units) in &splits {
             let mut datasets = Vec::new();
-            for &turn in self.turns() {
-                let name = dataset_name(turn, split);
+            for &presentation in self.presentations() {
+                let name = dataset_name(presentation, split);
                 let dir = self.target.folder.join(&name);
                 let data_dir = dir.to_string_lossy().to_string();
                 let mut info = serde_json::Map::new();
@@ -146,13 +148,13 @@ impl Writer for Bagel<'_> {
                      'num_total_samples': {rows},\n        'parquet_info_path': '{data_dir}/parquet_info.json',\n    }},\n",
                     units.len()
                 ));
-                if turn == self.turns()[0] {
+                if presentation == self.presentations()[0] {
                     examples += rows as u64;
                 }
                 datasets.push((name, units.len()));
             }
             let config = self.target.folder.join(format!("{}.yaml", split.name()));
-            write_atomic(&config, data_config(&datasets, self.target.options.regime.turns()).as_bytes())?;
+            write_atomic(&config, data_config(&datasets, self.target.options.regime.presentations()).as_bytes())?;
             configs.push(config);
         }
         let dataset_info = self.target.folder.join("dataset_info.py");
@@ -179,10 +181,10 @@ impl Writer for Bagel<'_> {
 
 /// A BAGEL data config: one `unified_edit` group with `datasets` (name, Parquet files); the
 /// text-only ones without the VAE.
-fn data_config(datasets: &[(String, usize)], turns: &[Turn]) -> String {
+fn data_config(datasets: &[(String, usize)], presentations: &[Presentation]) -> String {
     let names: String = datasets.iter().map(|(name, _)| format!("  - {name}\n")).collect();
     let used: String = datasets.iter().map(|(_, files)| format!("  - {files}\n")).collect();
-    let vae = if turns.contains(&Turn::Imagined) { "" } else { "  enable_vae: False\n" };
+    let vae = if presentations.contains(&Presentation::Imagined) { "" } else { "  enable_vae: False\n" };
     format!(
         "unified_edit:\n  dataset_names:\n{names}  image_transform_args:\n    image_stride: 16\n    \
          max_image_size: 1024\n    min_image_size: 512\n  vit_image_transform_args:\n    image_stride: 14\n    \

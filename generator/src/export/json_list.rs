@@ -33,18 +33,18 @@ pub(crate) struct Conversation {
     pub(crate) answer: String,
 }
 
-/// The conversation of `record` under `target`'s regime (one turn: the text-only formats
+/// The conversation of `record` under `target`'s regime (one presentation: the text-only formats
 /// serve label and cot), storing its images in `store`.
 pub(crate) fn conversation(target: &Target, store: &ImageStore, record: &Record) -> Result<Conversation> {
-    let turn = target.options.regime.turns()[0];
+    let presentation = target.options.regime.presentations()[0];
     let with_imagination = target.options.imagination == Imagination::Input;
     let images =
         images_of(record, with_imagination)?.into_iter().map(|bytes| store.put(bytes)).collect::<Result<_>>()?;
     Ok(Conversation {
         id: record.id.clone(),
         images,
-        prompt: instruction(record, turn, with_imagination).trim_start().to_string(),
-        answer: outputs(record, turn).concat(),
+        prompt: instruction(record, presentation, with_imagination).trim_start().to_string(),
+        answer: outputs(record, presentation).concat(),
     })
 }
 

@@ -23,12 +23,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail, ensure};
 use indicatif::{ProgressBar, ProgressStyle};
-use ipt_schema::{Manifest, Record, Split, Task, stream_records};
+use ipt_schema::{Manifest, Record, Regime, Split, Task, stream_records};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::files::write_atomic;
-use text::Turn;
 
 /// A training stack's format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -55,43 +54,6 @@ impl Format {
             Format::Llava => "llava",
             Format::Sharegpt => "sharegpt",
             Format::Trl => "trl",
-        }
-    }
-}
-
-/// What the exported examples teach (the paper's training regimes).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Regime {
-    /// The answer only.
-    Label,
-    /// A textual chain of thought, then the answer.
-    Cot,
-    /// The think phrase, the imagination as an output image, then the answer (BAGEL only).
-    Ipt,
-    /// Every example twice, as `ipt` and as answer-only, in two datasets of equal weight
-    /// (BAGEL only).
-    Mixed,
-}
-
-impl Regime {
-    /// Its name on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            Regime::Label => "label",
-            Regime::Cot => "cot",
-            Regime::Ipt => "ipt",
-            Regime::Mixed => "mixed",
-        }
-    }
-
-    /// The datasets it makes, one per turn.
-    fn turns(self) -> &'static [Turn] {
-        match self {
-            Regime::Label => &[Turn::Answer],
-            Regime::Cot => &[Turn::Reasoned],
-            Regime::Ipt => &[Turn::Imagined],
-            Regime::Mixed => &[Turn::Imagined, Turn::Answer],
         }
     }
 }

@@ -3,7 +3,7 @@
 //! authors' tags (`<think>`, `<image_start>`, `<image_end>`, `<answer>`; plain text, not
 //! special tokens).
 
-use ipt_schema::Record;
+use ipt_schema::{Presentation, Record};
 
 /// The IPT authors' prompt for examples that think (in text or in an image) before they
 /// answer (`VLM_THINK` in their `scripts/prepare_datasets.py`).
@@ -20,25 +20,12 @@ pub(crate) const ANSWER_PROMPT: &str = "Answer the question directly. Wrap your 
 /// The sentence added when the ground-truth imagination is the last input image.
 pub(crate) const IMAGINATION_INPUT: &str = "The last image shows the view you would imagine to answer.";
 
-/// How one example is shown: what the model is asked to produce.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Turn {
-    /// The answer only.
-    Answer,
-    /// A textual chain of thought, then the answer.
-    Reasoned,
-    /// The think phrase, the imagination (an output image), then the answer.
-    Imagined,
-}
-
-impl Turn {
-    /// The folder-name part of the dataset this turn makes (`answer`, `cot`, `ipt`).
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Turn::Answer => "answer",
-            Turn::Reasoned => "cot",
-            Turn::Imagined => "ipt",
-        }
+/// The name of the datasets `presentation` makes in a BAGEL export (`answer`, `cot`, `ipt`).
+pub(crate) fn dataset_part(presentation: Presentation) -> &'static str {
+    match presentation {
+        Presentation::Answer => "answer",
+        Presentation::Reasoned => "cot",
+        Presentation::Imagined => "ipt",
     }
 }
 
@@ -53,8 +40,8 @@ pub(crate) fn question_with_options(record: &Record) -> String {
 
 /// The instruction: `"\n" + prompt + "\n" + question with options` (the authors' shape),
 /// with [`IMAGINATION_INPUT`] after the options when `imagination_input`.
-pub(crate) fn instruction(record: &Record, turn: Turn, imagination_input: bool) -> String {
-    let prompt = if turn == Turn::Answer { ANSWER_PROMPT } else { THINK_PROMPT };
+pub(crate) fn instruction(record: &Record, presentation: Presentation, imagination_input: bool) -> String {
+    let prompt = if presentation == Presentation::Answer { ANSWER_PROMPT } else { THINK_PROMPT };
     let mut text = format!("\n{prompt}\n{}", question_with_options(record));
     if imagination_input {
         text.push_str(&format!("\n{IMAGINATION_INPUT}"));
@@ -62,14 +49,16 @@ pub(crate) fn instruction(record: &Record, turn: Turn, imagination_input: bool) 
     text
 }
 
-/// The supervised outputs, in order; an [`Turn::Imagined`] example's output image goes
+/// The supervised outputs, in order; an [`Presentation::Imagined`] example's output image goes
 /// between the two.
-pub(crate) fn outputs(record: &Record, turn: Turn) -> Vec<String> {
+pub(crate) fn outputs(record: &Record, presentation: Presentation) -> Vec<String> {
     let answer = format!("<answer>{}</answer>", record.answer);
-    match turn {
-        Turn::Answer => vec![answer],
-        Turn::Reasoned => vec![format!("<think>{}</think>{answer}", record.cot)],
-        Turn::Imagined => vec![format!("<think>{}</think><image_start>", record.think), format!("<image_end>{answer}")],
+    match presentation {
+        Presentation::Answer => vec![answer],
+        Presentation::Reasoned => vec![format!("<think>{}</think>{answer}", record.cot)],
+        Presentation::Imagined => {
+            vec![format!("<think>{}</think><image_start>", record.think), format!("<image_end>{answer}")]
+        }
     }
 }
 
@@ -91,10 +80,10 @@ mod tests {
     #[test]
     fn outputs_follow_the_ipt_authors_tags() {
         let record = record();
-        assert_eq!(outputs(&record, Turn::Answer), ["<answer>B</answer>"]);
-        assert_eq!(outputs(&record, Turn::Reasoned), ["<think>1. It is behind me.</think><answer>B</answer>"]);
+        assert_eq!(outputs(&record, Presentation::Answer), ["<answer>B</answer>"]);
+        assert_eq!(outputs(&record, Presentation::Reasoned), ["<think>1. It is behind me.</think><answer>B</answer>"]);
         assert_eq!(
-            outputs(&record, Turn::Imagined),
+            outputs(&record, Presentation::Imagined),
             ["<think>I need to imagine.</think><image_start>", "<image_end><answer>B</answer>"]
         );
     }
@@ -102,9 +91,11 @@ mod tests {
     #[test]
     fn the_instruction_is_prompt_question_and_lettered_options() {
         let record = record();
-        let text = instruction(&record, Turn::Answer, false);
+        let text = instruction(&record, Presentation::Answer, false);
         assert_eq!(text, format!("\n{ANSWER_PROMPT}\nCloser or further?\n(A) Closer\n(B) Further"));
-        assert!(instruction(&record, Turn::Imagined, true).ends_with(&format!("(B) Further\n{IMAGINATION_INPUT}")));
-        assert!(instruction(&record, Turn::Reasoned, false).starts_with(&format!("\n{THINK_PROMPT}\n")));
+        assert!(
+            instruction(&record, Presentation::Imagined, true).ends_with(&format!("(B) Further\n{IMAGINATION_INPUT}"))
+        );
+        assert!(instruction(&record, Presentation::Reasoned, false).starts_with(&format!("\n{THINK_PROMPT}\n")));
     }
 }

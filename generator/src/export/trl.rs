@@ -77,13 +77,13 @@ fn schema() -> Schema {
 
 /// The row of `record` under `target`'s regime.
 fn row<'r>(target: &Target, record: &'r Record) -> Result<Row<'r>> {
-    let turn = target.options.regime.turns()[0];
+    let presentation = target.options.regime.presentations()[0];
     let with_imagination = target.options.imagination == Imagination::Input;
     let images = images_of(record, with_imagination)?;
     let mut user: Vec<Part> = images.iter().map(|_| Part { kind: "image", text: None }).collect();
-    let prompt = instruction(record, turn, with_imagination).trim_start().to_string();
+    let prompt = instruction(record, presentation, with_imagination).trim_start().to_string();
     user.push(Part { kind: "text", text: Some(prompt) });
-    let answer = Part { kind: "text", text: Some(outputs(record, turn).concat()) };
+    let answer = Part { kind: "text", text: Some(outputs(record, presentation).concat()) };
     Ok(Row {
         id: &record.id,
         images: images.into_iter().map(|bytes| ImageCell { bytes: Bytes::new(bytes), path: None }).collect(),

@@ -34,3 +34,23 @@ pub fn run_python_file(script: &Path, args: &[&Path]) -> String {
     assert!(result.status.success(), "{}\n{}", text(&result.stdout), text(&result.stderr));
     text(&result.stdout)
 }
+
+/// Every file under `root`, sorted: (path relative to `root`, bytes).
+#[allow(dead_code)] // Not every test binary that includes this module compares folders.
+pub fn files(root: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut found = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let relative = path.strip_prefix(root).unwrap().to_string_lossy().to_string();
+                found.push((relative, std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    found.sort();
+    found
+}

@@ -6,27 +6,13 @@ use anyhow::Result;
 use candle_core::{DType, Device, Tensor};
 use image::RgbImage;
 use rand::Rng;
-use serde::{Deserialize, Serialize};
 
 use super::examples::{Example, letter};
 use super::tokenizer::TextCodec;
 use crate::model::flow::{gaussian, logit_normal_times};
 use crate::model::ipt::{Imagining, Item};
 
-/// What the model is trained to produce.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Regime {
-    /// The answer only.
-    Label,
-    /// A textual chain of thought, then the answer.
-    Cot,
-    /// The think phrase, the imagination, then the answer.
-    Ipt,
-    /// Half the examples as `ipt` (with its instruction), half answer-only (with the
-    /// answer-only instruction), drawn per example.
-    Mixed,
-}
+pub use ipt_schema::{Presentation, Regime};
 
 /// The instruction that ends an answer-only prompt.
 pub const ANSWER_INSTRUCTION: &str = "Answer with the option's letter.";
@@ -35,37 +21,12 @@ pub const COT_INSTRUCTION: &str = "Think step by step, then answer with the opti
 /// The instruction that ends an imagining prompt.
 pub const IMAGINE_INSTRUCTION: &str = "Imagine the view you need, then answer with the option's letter.";
 
-/// How one example is presented: the regime resolved per example (`mixed` picks one).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Presentation {
-    /// Answer only.
-    Answer,
-    /// Chain of thought and answer.
-    Reasoned,
-    /// Think phrase, imagination and answer.
-    Imagined,
-}
-
-impl Regime {
-    /// Its name on the command line and in reports: `label`, `cot`, `ipt`, `mixed`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Regime::Label => "label",
-            Regime::Cot => "cot",
-            Regime::Ipt => "ipt",
-            Regime::Mixed => "mixed",
-        }
-    }
-
-    /// The presentation of one example; `mixed` draws from `rng`.
-    pub fn present(self, rng: &mut impl Rng) -> Presentation {
-        match self {
-            Regime::Label => Presentation::Answer,
-            Regime::Cot => Presentation::Reasoned,
-            Regime::Ipt => Presentation::Imagined,
-            Regime::Mixed if rng.random_bool(0.5) => Presentation::Imagined,
-            Regime::Mixed => Presentation::Answer,
-        }
+/// The presentation of one example of `regime`; `mixed` draws from `rng`.
+pub fn present(regime: Regime, rng: &mut impl Rng) -> Presentation {
+    match regime {
+        Regime::Mixed if rng.random_bool(0.5) => Presentation::Imagined,
+        Regime::Mixed => Presentation::Answer,
+        single => single.presentations()[0],
     }
 }
 
@@ -129,7 +90,7 @@ pub fn make_batch(
     rng: &mut impl Rng,
     device: &Device,
 ) -> Result<Batch> {
-    let presentations: Vec<Presentation> = examples.iter().map(|_| regime.present(rng)).collect();
+    let presentations: Vec<Presentation> = examples.iter().map(|_| present(regime, rng)).collect();
     let inputs: Vec<&RgbImage> = examples.iter().flat_map(|e| e.images.iter()).collect();
     let images = image_tensor(&inputs, device)?;
     let imagining: Vec<&RgbImage> = examples
