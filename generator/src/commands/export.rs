@@ -25,10 +25,10 @@ pub struct ExportArgs {
     /// as answer-only, two datasets of equal weight; bagel only).
     #[arg(long, value_name = "label|cot|ipt|mixed")]
     pub regime: Regime,
-    /// Tasks, comma-separated: pet, pt, mvc. [default: all three]
+    /// Tasks, comma-separated: pet, pt, mvc.
     #[arg(long, value_delimiter = ',', default_values_t = Task::ALL.to_vec())]
     pub tasks: Vec<Task>,
-    /// Splits, comma-separated: train, validation, test, benchmark. [default: train]
+    /// Splits, comma-separated: train, validation, test, benchmark.
     #[arg(long, value_delimiter = ',', default_values_t = vec![Split::Train])]
     pub splits: Vec<Split>,
     /// Text-only formats (llava, sharegpt, trl): leave the ground-truth imagination out
