@@ -3,7 +3,7 @@
 //! by `num_input_images`): per row the example's id, the input images then the imagination,
 //! one instruction,
 //! the outputs (an imagination goes between the two outputs of `ipt`), in row groups of
-//! [`ROW_GROUP_ROWS`]. Per dataset a `parquet_info.json` (`{path: {num_row_groups,
+//! 64 rows. Per dataset a `parquet_info.json` (`{path: {num_row_groups,
 //! num_rows}}`, paths exactly as the loader joins them), and per split a `dataset_info.py`
 //! entry and a YAML data config (`mixed`: two datasets of equal size in one group).
 
@@ -23,11 +23,6 @@ use super::table::Table;
 use super::text::{dataset_part, instruction, outputs};
 use super::{Target, Unit, Writer, images_of, write_readme};
 use crate::files::write_atomic;
-
-/// Rows per row group: about 64 MB of 256 px images, far from the 2 GiB a column chunk
-/// may not exceed, and many (file, row group) pieces for BAGEL to spread over GPUs and
-/// workers.
-const ROW_GROUP_ROWS: usize = 64;
 
 /// One row of the authors' layout.
 #[derive(Serialize)]
@@ -96,7 +91,7 @@ impl Writer for Bagel<'_> {
         let files = self.outputs(unit);
         let mut tables = Vec::new();
         for file in &files {
-            tables.push(Table::create(&self.target.folder.join(file), schema(), ROW_GROUP_ROWS)?);
+            tables.push(Table::create(&self.target.folder.join(file), schema())?);
         }
         for batch in batches {
             let batch = batch?;
@@ -171,7 +166,7 @@ impl Writer for Bagel<'_> {
              - `<split>.yaml`: the data config to train on (`--dataset_config_file`); `mixed` lists its two \
              datasets with equal `num_used_data` (Parquet files, as BAGEL counts them).\n\n\
              See docs/export.md for the whole recipe.";
-        let readme = write_readme(self.target, examples, how)?;
+        let readme = write_readme(self.target, "", examples, how)?;
         let mut entry_points = vec![dataset_info];
         entry_points.extend(configs);
         entry_points.push(readme);

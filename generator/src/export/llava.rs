@@ -61,7 +61,7 @@ impl Writer for Llava<'_> {
             self.target.out.display()
         );
         let mut entry_points = lists;
-        entry_points.push(write_readme(self.target, examples, &how)?);
+        entry_points.push(write_readme(self.target, "", examples, &how)?);
         Ok(entry_points)
     }
 }

@@ -296,12 +296,13 @@ pub(crate) fn images_of(record: &Record, with_imagination: bool) -> Result<Vec<&
     Ok(images)
 }
 
-/// The export's README: what it holds and how to point the stack at it (`how`: Markdown).
-pub(crate) fn write_readme(target: &Target, examples: u64, how: &str) -> Result<PathBuf> {
+/// The export's README: `front_matter` (a dataset card's YAML header, or nothing), what it
+/// holds and how to point the stack at it (`how`: Markdown).
+pub(crate) fn write_readme(target: &Target, front_matter: &str, examples: u64, how: &str) -> Result<PathBuf> {
     let options = &target.options;
     let list = |names: Vec<&str>| names.join(",");
     let text = format!(
-        "# {} export ({} regime)\n\nMade by `ipt-gen export {} --format {} --regime {} --tasks {} --splits {} \
+        "{front_matter}# {} export ({} regime)\n\nMade by `ipt-gen export {} --format {} --regime {} --tasks {} --splits {} \
          --imagination {} --out {}` from the dataset in `{}`: {examples} examples.\n\n{how}\n",
         options.format.name(),
         options.regime.name(),

@@ -90,6 +90,6 @@ impl Writer for ShareGpt<'_> {
             self.target.out.display(),
             names.first().map_or("", String::as_str)
         );
-        Ok(vec![index, write_readme(self.target, examples, &how)?])
+        Ok(vec![index, write_readme(self.target, "", examples, &how)?])
     }
 }

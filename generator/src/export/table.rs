@@ -12,6 +12,11 @@ use parquet::arrow::ArrowWriter;
 use parquet::file::properties::WriterProperties;
 use serde::Serialize;
 
+/// Rows per row group: about 64 MB of 256 px images, far from the 2 GiB a column chunk may
+/// not exceed, and many (file, row group) pieces for a loader to spread over GPUs and
+/// workers.
+const ROW_GROUP_ROWS: usize = 64;
+
 /// One Parquet file being written.
 pub(crate) struct Table {
     path: PathBuf,
@@ -21,14 +26,14 @@ pub(crate) struct Table {
 }
 
 impl Table {
-    /// Starts `path` (creating its folder) with `schema`, `row_group_rows` rows per row group.
-    pub(crate) fn create(path: &Path, schema: Schema, row_group_rows: usize) -> Result<Table> {
+    /// Starts `path` (creating its folder) with `schema`, [`ROW_GROUP_ROWS`] rows per row group.
+    pub(crate) fn create(path: &Path, schema: Schema) -> Result<Table> {
         let parent = path.parent().context("a table path has a folder")?;
         std::fs::create_dir_all(parent).with_context(|| format!("cannot create folder {}", parent.display()))?;
         let name = path.file_name().context("a table path has a file name")?.to_string_lossy();
         let temp = parent.join(format!(".{name}.{}.partial", std::process::id()));
         let file = File::create(&temp).with_context(|| format!("cannot write {}", temp.display()))?;
-        let properties = WriterProperties::builder().set_max_row_group_row_count(Some(row_group_rows.max(1))).build();
+        let properties = WriterProperties::builder().set_max_row_group_row_count(Some(ROW_GROUP_ROWS)).build();
         let schema = Arc::new(schema);
         let writer = ArrowWriter::try_new(BufWriter::new(file), schema.clone(), Some(properties))
             .with_context(|| format!("cannot write {}", path.display()))?;

@@ -21,9 +21,6 @@ use super::table::Table;
 use super::text::{instruction, outputs};
 use super::{Imagination, Target, Unit, Writer, images_of, write_readme};
 
-/// Rows per row group (about 64 MB of 256 px images).
-const ROW_GROUP_ROWS: usize = 64;
-
 #[derive(Serialize)]
 struct ImageCell<'a> {
     bytes: &'a Bytes,
@@ -109,7 +106,7 @@ impl Writer for Trl<'_> {
 
     fn write_unit(&self, unit: &Unit, batches: &mut dyn Iterator<Item = Result<Vec<Record>>>) -> Result<()> {
         let path = self.target.folder.join(&self.outputs(unit)[0]);
-        let mut table = Table::create(&path, schema(), ROW_GROUP_ROWS)?;
+        let mut table = Table::create(&path, schema())?;
         for batch in batches {
             let batch = batch?;
             let rows = batch.iter().map(|record| row(self.target, record)).collect::<Result<Vec<_>>>()?;
@@ -132,12 +129,10 @@ impl Writer for Trl<'_> {
              `SFTConfig(max_length=None)`. See docs/export.md.",
             self.target.folder.display()
         );
-        let readme = write_readme(self.target, examples, &how)?;
         // The dataset card's YAML header maps each split to its files (`benchmark` is not a
         // split name `datasets` would guess from file names).
-        let body = std::fs::read_to_string(&readme)?;
-        let card = format!("---\nconfigs:\n- config_name: default\n  data_files:\n{files}---\n\n{body}");
-        crate::files::write_atomic(&readme, card.as_bytes())?;
+        let front_matter = format!("---\nconfigs:\n- config_name: default\n  data_files:\n{files}---\n\n");
+        let readme = write_readme(self.target, &front_matter, examples, &how)?;
         Ok(vec![readme])
     }
 }
