@@ -19,8 +19,11 @@ use ipt_schema::audit::{AuditReport, Baseline};
 use ipt_schema::{Manifest, Split, Task};
 
 use crate::data::batch::Regime;
+use crate::data::examples::letter;
 use crate::eval::Evaluation;
 use crate::eval::infer::Mode;
+use crate::eval::metrics::Prediction;
+use crate::train::checkpoint::read_json_lines;
 use crate::train::run::{TrainRun, read_log, read_run, small_model};
 use grid::{Entry, FINDINGS, Grid, Part, ROWS, Reference};
 
@@ -61,6 +64,23 @@ fn evaluations(runs: &[PathBuf], split: Split) -> Result<Vec<Evaluation>> {
         }
     }
     Ok(found)
+}
+
+/// The answer given most often among `predictions` and its share (`B 99.6 %`; `none` for
+/// texts that named no option); `—` when there are none.
+fn most_common_answer<'p>(predictions: impl Iterator<Item = &'p Prediction>) -> String {
+    let mut counts: BTreeMap<Option<usize>, usize> = BTreeMap::new();
+    let mut total = 0;
+    for prediction in predictions {
+        *counts.entry(prediction.predicted).or_default() += 1;
+        total += 1;
+    }
+    // The most common; of equal counts the first letter.
+    let Some((answer, count)) = counts.into_iter().max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0))) else {
+        return "—".into();
+    };
+    let name = answer.map_or("none".to_string(), |index| letter(index).to_string());
+    format!("{name} {} %", percent(count as f64 / total as f64))
 }
 
 /// A fraction as a percentage with one decimal.
@@ -681,17 +701,24 @@ impl<'a> Page<'a> {
         Ok(())
     }
 
-    /// One row per evaluation and task: headline, accuracy, chance, examples.
+    /// One row per evaluation and task: headline, accuracy, chance, examples, and the share
+    /// of its most common answer (a model at chance that always answers the same letter
+    /// shows it here).
     fn every_evaluation(&self, text: &mut String) -> Result<()> {
         text.push_str(
-            "## Every evaluation\n\n| run | task | regime | mode | headline | accuracy [95 %] | chance | n | imagination error |\n|---|---|---|---|---|---|---|---|---|\n",
+            "## Every evaluation\n\n\"Most common answer\": the letter the model gave most often, and how often (from \
+             `eval/<split>-<mode>-answers.jsonl`; \"none\" when the generated text named no option).\n\n\
+             | run | task | regime | mode | headline | accuracy [95 %] | chance | n | most common answer | imagination error |\n\
+             |---|---|---|---|---|---|---|---|---|---|\n",
         );
         for evaluation in self.evaluations {
+            let answers = format!("{}-{}-answers.jsonl", self.split, evaluation.mode.name());
+            let predictions: Vec<Prediction> = read_json_lines(&evaluation.run.join("eval").join(answers))?;
             for (task, score) in &evaluation.scores.tasks {
                 let overall = &score.overall;
                 writeln!(
                     text,
-                    "| `{}` | {task} | {} | {} | {} | {} | {} | {} | {} |",
+                    "| `{}` | {task} | {} | {} | {} | {} | {} | {} | {} | {} |",
                     evaluation.run.display(),
                     evaluation.training.regime.name(),
                     evaluation.mode.name(),
@@ -699,6 +726,7 @@ impl<'a> Page<'a> {
                     with_interval(overall.accuracy, overall.interval),
                     percent(overall.chance),
                     overall.examples,
+                    most_common_answer(predictions.iter().filter(|p| p.task == *task)),
                     evaluation.imagination_mse.map_or(String::new(), |m| format!("{m:.3}"))
                 )?;
             }
@@ -756,6 +784,26 @@ mod tests {
     use crate::train::curve::CurveSettings;
     use crate::train::run::train;
     use candle_core::Device;
+
+    #[test]
+    fn the_most_common_answer_is_named_with_its_share() {
+        let prediction = |predicted| Prediction {
+            id: String::new(),
+            task: Task::Pt,
+            variant: "path".into(),
+            subtype: "length_1_2m".into(),
+            options: 4,
+            answer: 0,
+            predicted,
+            text: None,
+        };
+        let predictions = [Some(1), Some(1), Some(1), Some(0), None].map(prediction);
+        assert_eq!(most_common_answer(predictions.iter()), "B 60.0 %");
+        let ties = [Some(2), Some(0)].map(prediction);
+        assert_eq!(most_common_answer(ties.iter()), "A 50.0 %");
+        assert_eq!(most_common_answer([None, None, Some(3)].map(prediction).iter()), "none 66.7 %");
+        assert_eq!(most_common_answer(std::iter::empty()), "—");
+    }
 
     #[test]
     fn a_report_puts_our_numbers_beside_the_papers_and_the_blind_baselines_and_draws_the_curves() {
