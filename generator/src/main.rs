@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 
 use ipt_gen::commands;
 use ipt_gen::render::bevy_backend::cpu_raster_threads_each;
-use ipt_scenes::AssetSources;
+use ipt_scenes::{AssetSources, Looks};
 
 /// Generates imaginative-perception training data from procedural indoor scenes.
 #[derive(Debug, Parser)]
@@ -22,8 +22,31 @@ struct Cli {
     /// add to or replace the built-in ones. Repeatable.
     #[arg(long = "catalog", value_name = "DIR", global = true)]
     catalog_dirs: Vec<PathBuf>,
+    /// How objects look: `primitives` (boxes, cylinders, ...), `meshes` (artist-made models
+    /// of the furniture library, `ipt-gen assets import`, and of --catalog folders) or `mixed`
+    /// (either, per object). Default: meshes when the library is imported, else primitives.
+    #[arg(long = "assets", value_name = "LOOKS", global = true)]
+    looks: Option<LooksArg>,
     #[command(subcommand)]
     command: Command,
+}
+
+/// `--assets` values.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum LooksArg {
+    Primitives,
+    Meshes,
+    Mixed,
+}
+
+impl From<LooksArg> for Looks {
+    fn from(arg: LooksArg) -> Looks {
+        match arg {
+            LooksArg::Primitives => Looks::Primitives,
+            LooksArg::Meshes => Looks::Meshes,
+            LooksArg::Mixed => Looks::Mixed,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -51,6 +74,9 @@ enum Command {
     Preview(commands::preview::PreviewArgs),
     /// List the loaded templates and object categories.
     Templates,
+    /// The free furniture library: import its models, or list them.
+    #[command(subcommand)]
+    Assets(commands::assets::AssetsCommand),
     /// Measure throughput; results are printed as a Markdown table.
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
@@ -96,11 +122,12 @@ fn share_cpu_rasteriser(sources: &AssetSources, command: &Command) {
 fn main() -> ExitCode {
     ensure_runtime_dir();
     let cli = Cli::parse();
-    let sources = AssetSources { catalog_dirs: cli.catalog_dirs, template_dirs: cli.template_dirs };
+    let looks = cli.looks.map_or_else(Looks::installed, Looks::from);
+    let sources = AssetSources { catalog_dirs: cli.catalog_dirs, template_dirs: cli.template_dirs, looks };
     share_cpu_rasteriser(&sources, &cli.command);
     let result = match cli.command {
         Command::Scene(args) => commands::scene::run(&sources, &args),
-        Command::Render(args) => commands::render::run(&args),
+        Command::Render(args) => commands::render::run(&sources, &args),
         Command::Sample(args) => commands::sample::run(&sources, &args),
         Command::Generate(args) => commands::generate::run(&sources, &args),
         Command::Merge(args) => commands::merge::run(&args),
@@ -109,6 +136,7 @@ fn main() -> ExitCode {
         Command::Validate(args) => commands::validate::run(&args),
         Command::Preview(args) => commands::preview::run(&args),
         Command::Templates => commands::templates::run(&sources),
+        Command::Assets(command) => commands::assets::run(&sources, &command),
         Command::Bench(bench) => commands::bench::run(&sources, &bench),
     };
     match result {

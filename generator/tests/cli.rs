@@ -2,8 +2,6 @@
 
 mod common;
 
-use std::process::Command;
-
 use common::{ipt_gen, text};
 
 #[test]
@@ -93,9 +91,8 @@ fn render_without_a_graphics_driver_names_what_to_install() {
     let dir = tempfile::tempdir().unwrap();
     let out = ipt_gen(&["scene", "--template", "bathroom", "--out", "s.json"], dir.path());
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let out = Command::new(env!("CARGO_BIN_EXE_ipt-gen"))
+    let out = common::ipt_gen_command(dir.path())
         .args(["render", "--scene", "s.json", "--top-down", "--out", "t.png"])
-        .current_dir(dir.path())
         .env("VK_ICD_FILENAMES", "/nonexistent/icd.json")
         .env("VK_DRIVER_FILES", "/nonexistent/icd.json")
         .env("WGPU_BACKEND", "vulkan")

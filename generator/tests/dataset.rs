@@ -86,12 +86,8 @@ fn a_killed_run_resumes_to_the_uninterrupted_dataset() {
     let out = dir.path().join("resumed");
     let mut args = vec!["generate".to_string(), "--out".into(), out.to_string_lossy().to_string()];
     args.extend(ARGS.iter().map(|a| a.to_string()));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ipt-gen"))
-        .args(&args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child =
+        common::ipt_gen_command(dir.path()).args(&args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
     // Kill it (SIGKILL) once two shards are finished, in the middle of the third.
     let records = out.join(".ipt-gen/shards");
     let start = Instant::now();

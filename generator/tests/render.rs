@@ -7,10 +7,10 @@ use glam::{Vec2, Vec3};
 use ipt_gen::render::bevy_backend::{BevyRenderer, RendererOptions};
 use ipt_gen::render::{CameraModel, Marker, Outputs, RenderedView, Renderer, ViewRequest, walkable_views};
 use ipt_scenes::geometry::Shape;
-use ipt_scenes::{Assets, BuildOptions, Scene};
+use ipt_scenes::{AssetSources, Assets, BuildOptions, Looks, Scene};
 use rapier3d::parry::math::Pose;
 use rapier3d::parry::query::{Ray, RayCast};
-use rapier3d::parry::shape::{Ball, Capsule, Cone, Cuboid, Cylinder};
+use rapier3d::parry::shape::{Ball, Capsule, Cone, Cuboid, Cylinder, TriMesh};
 
 /// One piece of geometry for ray casting: the object id (0 for structure) and its shape.
 struct Solid {
@@ -42,14 +42,19 @@ fn scene_solids(scene: &Scene, ceiling: bool) -> Vec<Solid> {
         out.push(slab(wall.center, wall.size));
     }
     for object in &scene.objects {
-        for part in &object.parts {
+        // A hidden part is a mesh's support face, neither drawn nor solid.
+        for part in object.parts.iter().filter(|p| !p.hidden) {
             let h = 0.5 * part.size;
-            let shape: Box<dyn RayCast> = match part.shape {
-                Shape::Box | Shape::Torus => Box::new(Cuboid::new(h)),
-                Shape::Cylinder => Box::new(Cylinder::new(h.y, h.x)),
-                Shape::Cone => Box::new(Cone::new(h.y, h.x)),
-                Shape::Sphere => Box::new(Ball::new(h.x)),
-                Shape::Capsule => Box::new(Capsule::new_y(h.y - h.x, h.x)),
+            let shape: Box<dyn RayCast> = match (part.shape, &part.mesh) {
+                (Shape::Mesh, Some(mesh)) => {
+                    let triangles = mesh.data.indices.chunks_exact(3).map(|t| [t[0], t[1], t[2]]).collect();
+                    Box::new(TriMesh::new(mesh.data.scaled(part.size), triangles).expect("a mesh with triangles"))
+                }
+                (Shape::Box | Shape::Torus | Shape::Mesh, _) => Box::new(Cuboid::new(h)),
+                (Shape::Cylinder, _) => Box::new(Cylinder::new(h.y, h.x)),
+                (Shape::Cone, _) => Box::new(Cone::new(h.y, h.x)),
+                (Shape::Sphere, _) => Box::new(Ball::new(h.x)),
+                (Shape::Capsule, _) => Box::new(Capsule::new_y(h.y - h.x, h.x)),
             };
             let pose =
                 Pose::from_parts(object.position + object.rotation * part.position, object.rotation * part.rotation);
@@ -145,14 +150,31 @@ fn check_centres(scene: &Scene, view: &RenderedView, solids: &[Solid]) -> (usize
     (checked, matched)
 }
 
+/// The built-in catalog with the furniture library's meshes (`scripts/test` imports it).
+fn mesh_assets() -> Assets {
+    assert!(
+        ipt_scenes::library::installed_catalog().is_some(),
+        "the furniture library is not imported on this machine: run `scripts/setup --assets` (scripts/test does)"
+    );
+    let sources = AssetSources { looks: Looks::Meshes, ..AssetSources::default() };
+    Assets::load(&sources).unwrap_or_else(|e| panic!("{e}"))
+}
+
 #[test]
 fn rendered_images_agree_with_scene_geometry() {
-    let assets = Assets::builtin().unwrap();
+    let (primitives, meshes) = (Assets::builtin().unwrap(), mesh_assets());
     let mut renderer = BevyRenderer::new(&RendererOptions::default()).unwrap_or_else(|e| panic!("{e:#}"));
     println!("adapter: {}", renderer.adapter());
     let mut markers_checked = 0;
-    for (template, seed) in [("kitchen", 3), ("apartment_small", 1)] {
+    for (assets, template, seed) in [
+        (&primitives, "kitchen", 3),
+        (&primitives, "apartment_small", 1),
+        (&meshes, "living_room", 2),
+        (&meshes, "kitchen", 5),
+    ] {
         let scene = assets.build(template, seed, &BuildOptions::default()).unwrap();
+        let template =
+            if std::ptr::eq(assets, &meshes) { format!("{template} (meshes)") } else { template.to_string() };
         let solids = scene_solids(&scene, true);
         let from_above = scene_solids(&scene, false);
         let valid: std::collections::BTreeSet<u32> =

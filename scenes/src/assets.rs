@@ -22,6 +22,9 @@ mod builtin {
 
 const MATERIALS_FILE: &str = "materials.toml";
 
+/// How many times more layouts a scene with mesh models may try (see [`Assets::build`]).
+pub const MESH_ATTEMPTS: u32 = 3;
+
 /// Where to load data files from, besides the built-in ones.
 #[derive(Debug, Clone, Default)]
 pub struct AssetSources {
@@ -29,6 +32,53 @@ pub struct AssetSources {
     pub catalog_dirs: Vec<PathBuf>,
     /// Folders of template files, in order.
     pub template_dirs: Vec<PathBuf>,
+    /// Which looks objects take when a category has mesh models. Unless it is
+    /// [`Looks::Primitives`] (the default), the installed furniture library's catalog
+    /// ([`crate::library::installed_catalog`]) loads before `catalog_dirs`.
+    pub looks: Looks,
+}
+
+impl AssetSources {
+    /// The sources for `looks`: unless it is [`Looks::Primitives`], the furniture library's
+    /// catalog folder when one is installed ([`crate::library::installed_catalog`]), then the
+    /// user's `catalog_dirs` (which may extend or replace its categories).
+    pub fn new(catalog_dirs: Vec<PathBuf>, template_dirs: Vec<PathBuf>, looks: Looks) -> AssetSources {
+        let library = crate::library::installed_catalog().filter(|_| looks != Looks::Primitives);
+        AssetSources { catalog_dirs: library.into_iter().chain(catalog_dirs).collect(), template_dirs, looks }
+    }
+}
+
+/// Which looks objects take when a category has both primitive parts and mesh models.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Looks {
+    /// Primitive parts only; meshes only for a category that has no parts.
+    #[default]
+    Primitives,
+    /// Mesh models only; primitives for a category that has no mesh.
+    Meshes,
+    /// Either, with equal chances per look.
+    Mixed,
+}
+
+impl Looks {
+    /// The default on this machine: meshes when the furniture library is installed,
+    /// primitives otherwise.
+    pub fn installed() -> Looks {
+        if crate::library::installed_catalog().is_some() { Looks::Meshes } else { Looks::Primitives }
+    }
+
+    /// Keeps the looks of `category` this choice allows.
+    fn apply(self, category: &mut Category) {
+        if category.parts.is_empty() || category.meshes.is_empty() {
+            return;
+        }
+        match self {
+            Looks::Primitives => category.meshes.clear(),
+            Looks::Meshes => category.parts.clear(),
+            Looks::Mixed => {}
+        }
+    }
 }
 
 /// A data file's name (as shown in messages) and its text.
@@ -72,10 +122,17 @@ impl Assets {
             let file = SourceFile::builtin("catalog/", name, text);
             category_files.insert(file.stem(), file);
         }
-        for dir in &sources.catalog_dirs {
+        let mut extensions: Vec<(String, PathBuf, CategoryDef)> = Vec::new();
+        let library = crate::library::installed_catalog().filter(|_| sources.looks != Looks::Primitives);
+        for dir in library.iter().chain(&sources.catalog_dirs) {
             for file in read_folder(dir)? {
                 if file.path.file_name().is_some_and(|n| n == MATERIALS_FILE) {
                     materials.load_file(&file.text, &file.path)?;
+                    continue;
+                }
+                let def: CategoryDef = crate::toml_file::parse(&file.text, &file.path)?;
+                if def.extends {
+                    extensions.push((file.stem(), file.path, def));
                 } else {
                     category_files.insert(file.stem(), file);
                 }
@@ -85,6 +142,33 @@ impl Assets {
         for (stem, file) in &category_files {
             let def: CategoryDef = crate::toml_file::parse(&file.text, &file.path)?;
             catalog.insert(Category::resolve(def, stem, &materials, &file.path)?);
+        }
+        for (stem, path, def) in extensions {
+            let Some(mut category) = catalog.get(&stem).cloned() else {
+                return Err(AssetError::field(
+                    &path,
+                    "extends",
+                    format!(
+                        "there is no category `{stem}` (built in, or a file in a --catalog folder) to add meshes to"
+                    ),
+                ));
+            };
+            category.extend(def, &path)?;
+            catalog.insert(category);
+        }
+        catalog.apply_looks(|category| sources.looks.apply(category));
+        if sources.looks != Looks::Primitives && catalog.iter().all(|c| c.meshes.is_empty()) {
+            return Err(AssetError {
+                file: crate::library::installed_dir(),
+                position: None,
+                field: None,
+                message: format!(
+                    "{:?} looks were asked for, but no category has a mesh model: import the furniture \
+                     library with `scripts/setup --assets`, add meshes in a --catalog folder, or use \
+                     --assets primitives",
+                    sources.looks
+                ),
+            });
         }
         catalog.check_kinds(|name| {
             category_files.get(name).map_or_else(|| PathBuf::from(format!("{name}.toml")), |f| f.path.clone())
@@ -130,9 +214,17 @@ impl Assets {
         })
     }
 
-    /// Builds the scene of the template called `template` for `seed`.
+    /// Builds the scene of the template called `template` for `seed`. With mesh models,
+    /// [`MESH_ATTEMPTS`] times `options.max_attempts` layouts are tried: models differ in
+    /// shape and size from the primitives the templates were tuned with, and fewer layouts
+    /// meet every rule (docs/benchmarks.md, "Mesh models").
     pub fn build(&self, template: &str, seed: u64, options: &BuildOptions) -> Result<Scene, SceneError> {
-        build_scene(&*self.template(template)?, &self.catalog, seed, options)
+        let meshes = self.catalog.iter().any(|c| !c.meshes.is_empty());
+        let options = BuildOptions {
+            max_attempts: if meshes { options.max_attempts * MESH_ATTEMPTS } else { options.max_attempts },
+            ..options.clone()
+        };
+        build_scene(&*self.template(template)?, &self.catalog, seed, &options)
     }
 
     /// Names of all loaded templates, sorted.

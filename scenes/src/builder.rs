@@ -297,6 +297,7 @@ fn push_object(objects: &mut Vec<SceneObject>, catalog: &Catalog, room: u32, gro
         obb,
         parts: instance.parts,
         support,
+        model: instance.model,
     };
     // The world bounds of the parts, which may stick out of the object's box when tilted.
     if let Some(aabb) = (0..object.parts.len()).map(|i| object.part_obb(i).aabb()).reduce(Aabb::union) {

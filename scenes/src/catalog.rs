@@ -1,17 +1,22 @@
 //! The object catalog: one TOML file per category, describing the object as primitive parts
-//! in metres with colour palettes. Files are parsed into [`CategoryDef`] and resolved into
-//! [`Category`]: mirrored and repeated parts expanded, palettes checked against the material
-//! library, and the parts moved so the object stands centred on its origin.
+//! in metres with colour palettes, and/or as mesh models ([`MeshDef`], OBJ files). Files are
+//! parsed into [`CategoryDef`] and resolved into [`Category`]: mirrored and repeated parts
+//! expanded, palettes checked against the material library, the parts moved so the object
+//! stands centred on its origin, and mesh models read, with the faces small objects rest on
+//! found on them ([`crate::mesh_support`]).
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use glam::{Quat, Vec3};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::AssetError;
 use crate::geometry::{Aabb, Obb, Shape, euler_degrees};
 use crate::materials::{Material, MaterialLibrary};
+use crate::mesh::{Axis, MeshModel, Orientation, load_obj};
+use crate::mesh_support::{SupportFace, find_support_faces};
 
 /// One category file as written by a user.
 #[derive(Debug, Deserialize)]
@@ -34,9 +39,44 @@ pub struct CategoryDef {
     /// two categories of one family apart (see [`Catalog::family`]).
     pub kind_of: Option<String>,
     /// Material slot name -> material names; each object picks one material per slot.
+    #[serde(default)]
     pub palettes: BTreeMap<String, Vec<String>>,
-    /// The primitives the object is made of.
+    /// The primitives the object is made of (none for a category drawn only by meshes).
+    #[serde(default)]
     pub parts: Vec<PartDef>,
+    /// Mesh models of the category: each is one more look an object may take.
+    #[serde(default)]
+    pub meshes: Vec<MeshDef>,
+    /// This file only adds its `meshes` to the category of the same name loaded before it
+    /// (built in, or from an earlier folder), keeping that category's parts and settings.
+    #[serde(default)]
+    pub extends: bool,
+}
+
+/// A mesh model of a category, as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeshDef {
+    /// The OBJ file (its MTL files and textures beside it), relative to the category file.
+    pub file: PathBuf,
+    /// A name for the model in scene output and attributions; defaults to the file's path as
+    /// written.
+    pub id: Option<String>,
+    /// The model's axis that points up; default `"+y"`.
+    pub up: Option<Axis>,
+    /// The model's axis its front faces; default `"+z"`.
+    pub front: Option<Axis>,
+    /// Size of the object's box (width x, height y, depth z) in metres, once turned: the model
+    /// is stretched to it. Default: the file's own size times `scale`.
+    pub size: Option<[f32; 3]>,
+    /// Metres per unit of the file when `size` is absent (0.01 for a model in centimetres).
+    pub scale: Option<f32>,
+    /// Who made the model (kept with every dataset that uses it).
+    pub author: Option<String>,
+    /// The model's licence, e.g. `"CC0-1.0"` or `"CC-BY-3.0"`.
+    pub license: Option<String>,
+    /// Where the model comes from: a web address or a library's id.
+    pub source: Option<String>,
 }
 
 fn default_jitter() -> f32 {
@@ -127,6 +167,35 @@ impl PartSpec {
     }
 }
 
+/// Who made a mesh model and under which licence.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Attribution {
+    /// The model's id (as in scene output).
+    pub id: String,
+    /// Its author, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    /// Its licence, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub license: Option<String>,
+    /// Where it came from, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+}
+
+/// A resolved mesh look of a category.
+#[derive(Debug, Clone)]
+pub struct MeshVariant {
+    /// The model, oriented and normalised.
+    pub model: Arc<MeshModel>,
+    /// Nominal size of the object's box, metres.
+    pub size: Vec3,
+    /// Faces where small objects rest (for receptacle categories), at the nominal size.
+    pub supports: Vec<SupportFace>,
+    /// Who made it.
+    pub attribution: Attribution,
+}
+
 /// A resolved category.
 #[derive(Debug, Clone)]
 pub struct Category {
@@ -146,14 +215,49 @@ pub struct Category {
     pub size: Vec3,
     /// Slot -> candidate materials.
     pub palettes: BTreeMap<String, Vec<Material>>,
-    /// Parts, placed so the object's box is centred in X and Z with its bottom at y = 0.
+    /// Parts, placed so the object's box is centred in X and Z with its bottom at y = 0
+    /// (empty when the category is drawn by meshes only).
     pub parts: Vec<PartSpec>,
+    /// Mesh looks.
+    pub meshes: Vec<MeshVariant>,
 }
 
 impl Category {
-    /// True when some part carries small objects.
+    /// True when some look carries small objects.
     pub fn is_receptacle(&self) -> bool {
-        self.parts.iter().any(|p| p.support.is_some())
+        self.parts.iter().any(|p| p.support.is_some()) || self.meshes.iter().any(|m| !m.supports.is_empty())
+    }
+
+    /// Number of looks an object may take: the primitive one (when there are parts) and
+    /// each mesh.
+    pub fn looks(&self) -> usize {
+        usize::from(!self.parts.is_empty()) + self.meshes.len()
+    }
+
+    /// Adds the meshes of an `extends` file (see [`CategoryDef::extends`]).
+    pub fn extend(&mut self, def: CategoryDef, file: &Path) -> Result<(), AssetError> {
+        let unexpected = [
+            ("name", def.name.is_some()),
+            ("display", def.display.is_some()),
+            ("plural", def.plural.is_some()),
+            ("kind_of", def.kind_of.is_some()),
+            ("palettes", !def.palettes.is_empty()),
+            ("parts", !def.parts.is_empty()),
+        ];
+        if let Some((field, _)) = unexpected.iter().find(|(_, set)| *set) {
+            return Err(AssetError::field(
+                file,
+                *field,
+                "a file with `extends = true` only adds `meshes` to a loaded category".to_string(),
+            ));
+        }
+        let receptacle = self.is_receptacle();
+        for (index, mesh) in def.meshes.iter().enumerate() {
+            let variant = resolve_mesh(mesh, index, receptacle, file)?;
+            self.size = self.size.max(variant.size);
+            self.meshes.push(variant);
+        }
+        Ok(())
     }
 
     /// Resolves a parsed file. `file` is used in error messages; `stem` is the file name
@@ -178,8 +282,14 @@ impl Category {
         for (slot, names) in &def.palettes {
             palettes.insert(slot.clone(), materials.resolve_palette(names, file, &format!("palettes.{slot}"))?);
         }
-        if def.parts.is_empty() {
-            return Err(error("parts".into(), "a category needs at least one part".into()));
+        if def.extends {
+            return Err(error(
+                "extends".into(),
+                format!("there is no category `{name}` loaded before this file to add meshes to"),
+            ));
+        }
+        if def.parts.is_empty() && def.meshes.is_empty() {
+            return Err(error("parts".into(), "a category needs at least one part or one mesh".into()));
         }
         let mut parts = Vec::new();
         for (index, part) in def.parts.iter().enumerate() {
@@ -217,11 +327,16 @@ impl Category {
             }
             expand_part(part, &mut parts);
         }
-        let bounds = parts.iter().map(|p| p.obb().aabb()).reduce(Aabb::union).expect("at least one part");
-        let shift = Vec3::new(-bounds.center().x, -bounds.min.y, -bounds.center().z);
+        let bounds = parts.iter().map(|p| p.obb().aabb()).reduce(Aabb::union);
+        let shift = bounds.map_or(Vec3::ZERO, |b| Vec3::new(-b.center().x, -b.min.y, -b.center().z));
         for part in &mut parts {
             part.center += shift;
         }
+        let receptacle = parts.iter().any(|p| p.support.is_some());
+        let meshes = (def.meshes.iter().enumerate())
+            .map(|(index, mesh)| resolve_mesh(mesh, index, receptacle, file))
+            .collect::<Result<Vec<_>, _>>()?;
+        let size = meshes.iter().map(|m| m.size).fold(bounds.map_or(Vec3::ZERO, |b| b.size()), Vec3::max);
         Ok(Category {
             name,
             display,
@@ -229,11 +344,58 @@ impl Category {
             jitter: def.jitter,
             countable: def.countable,
             kind_of: def.kind_of,
-            size: bounds.size(),
+            size,
             palettes,
             parts,
+            meshes,
         })
     }
+}
+
+/// Reads the model of `meshes[index]` of `file`, and finds its support faces when the
+/// category is a `receptacle`.
+fn resolve_mesh(def: &MeshDef, index: usize, receptacle: bool, file: &Path) -> Result<MeshVariant, AssetError> {
+    let field = |f: &str| format!("meshes[{index}].{f}");
+    let path = file.parent().unwrap_or(Path::new(".")).join(&def.file);
+    let orientation = Orientation {
+        up: def.up.unwrap_or(Orientation::default().up),
+        front: def.front.unwrap_or(Orientation::default().front),
+    };
+    let id = def.id.clone().unwrap_or_else(|| def.file.to_string_lossy().into_owned());
+    let model = load_obj(&path, orientation, &id)
+        .map_err(|e| AssetError::field(file, field("file"), format!("{}: {}", e.file.display(), e.message)))?;
+    let size = match (def.size, def.scale) {
+        (Some(_), Some(_)) => {
+            return Err(AssetError::field(file, field("scale"), "give `size` or `scale`, not both"));
+        }
+        (Some(size), None) => Vec3::from(size),
+        (None, scale) => model.extent * scale.unwrap_or(1.0),
+    };
+    if !size.cmpgt(Vec3::splat(0.005)).all() || !size.cmplt(Vec3::splat(20.0)).all() {
+        return Err(AssetError::field(
+            file,
+            field(if def.size.is_some() { "size" } else { "scale" }),
+            format!(
+                "the model would be {:.3} x {:.3} x {:.3} m; every side must be within 0.005..20 m",
+                size.x, size.y, size.z
+            ),
+        ));
+    }
+    let supports = if receptacle { find_support_faces(&model, size) } else { Vec::new() };
+    if receptacle && supports.is_empty() {
+        return Err(AssetError::field(
+            file,
+            field("file"),
+            format!(
+                "{}: the category holds small objects, but the model has no level face for them (at least {:.0} cm up)",
+                path.display(),
+                100.0 * crate::mesh_support::LOWEST_FACE
+            ),
+        ));
+    }
+    let attribution =
+        Attribution { id, author: def.author.clone(), license: def.license.clone(), source: def.source.clone() };
+    Ok(MeshVariant { model: Arc::new(model), size, supports, attribution })
 }
 
 /// Expands mirror and repeat into concrete parts.
@@ -287,6 +449,16 @@ impl Catalog {
     /// All categories in name order.
     pub fn iter(&self) -> impl Iterator<Item = &Category> {
         self.categories.values()
+    }
+
+    /// Lets `keep` choose each category's looks (see [`crate::assets::Looks`]).
+    pub(crate) fn apply_looks(&mut self, keep: impl Fn(&mut Category)) {
+        self.categories.values_mut().for_each(keep);
+    }
+
+    /// The mesh model with catalog id `id` (see [`Attribution::id`]), in any category.
+    pub fn mesh_model(&self, id: &str) -> Option<&Arc<MeshModel>> {
+        self.categories.values().flat_map(|c| &c.meshes).find(|m| m.attribution.id == id).map(|m| &m.model)
     }
 
     /// Number of categories.
@@ -394,6 +566,28 @@ material = "wood"
             resolve(&STOOL.replacen("material = \"wood\"\nsupport", "material = \"metal\"\nsupport", 1)).unwrap_err();
         assert_eq!(err.field.as_deref(), Some("parts[0].material"));
         assert!(err.message.contains("`metal`"), "{err}");
+    }
+
+    #[test]
+    fn a_mesh_look_is_read_and_a_missing_mesh_file_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let cube = "v 0 0 0\nv 1 0 0\nv 1 1 0\nv 0 1 0\nv 0 0 1\nv 1 0 1\nv 1 1 1\nv 0 1 1\n\
+                    f 4 3 2 1\nf 5 6 7 8\nf 1 2 6 5\nf 3 4 8 7\nf 1 5 8 4\nf 2 3 7 6\n";
+        std::fs::write(dir.path().join("crate.obj"), cube).unwrap();
+        let file = dir.path().join("crate.toml");
+        let resolve_text = |text: &str| {
+            let def: CategoryDef = crate::toml_file::parse(text, &file)?;
+            Category::resolve(def, "crate", &library(), &file)
+        };
+        let category = resolve_text("[[meshes]]\nfile = \"crate.obj\"\nsize = [0.5, 0.4, 0.3]\n").unwrap();
+        assert_eq!((category.looks(), category.parts.len()), (1, 0));
+        assert_eq!(category.size, Vec3::new(0.5, 0.4, 0.3));
+        assert_eq!(category.meshes[0].attribution.id, "crate.obj");
+        let err = resolve_text("[[meshes]]\nfile = \"missing.obj\"\nscale = 0.01\n").unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("meshes[0].file"));
+        assert!(err.message.contains("missing.obj"), "{err}");
+        let err = resolve_text("[[meshes]]\nfile = \"crate.obj\"\nscale = 100\n").unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("meshes[0].scale"), "{err}");
     }
 
     #[test]

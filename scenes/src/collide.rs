@@ -9,6 +9,7 @@ use rapier3d::parry::query;
 use rapier3d::parry::shape::{Ball, Capsule, Cone, ConvexPolyhedron, Cuboid, Cylinder, SharedShape};
 
 use crate::geometry::{Obb, Shape};
+use crate::scene::Part;
 
 /// The gap between the boxes' bounding spheres, if they are apart.
 fn sphere_gap(a: &Obb, b: &Obb) -> Option<f32> {
@@ -60,11 +61,43 @@ fn separation_bound(a: &Obb, b: &Obb) -> f64 {
 /// Sides of the polygon standing in for a torus's outline in the physics world.
 const ROUND_SIDES: usize = 24;
 
-/// The collision shape of a primitive filling `size` (a torus by its convex hull, a flat prism).
+/// How a part's solid is used: ray casts and fixed colliders follow a mesh's every triangle;
+/// a falling body needs a convex shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Solidity {
+    /// Exact surfaces: a mesh as its triangles.
+    Surfaces,
+    /// A body the physics moves: a mesh as its convex hull.
+    Convex,
+}
+
+/// The solid of a part, in the part's frame: its primitive, or its mesh scaled to its size.
+pub fn part_shape(part: &Part, solidity: Solidity) -> SharedShape {
+    let Some(mesh) = part.mesh.as_ref().filter(|_| part.shape == Shape::Mesh) else {
+        return primitive_shape(part.shape, part.size);
+    };
+    let shape = match solidity {
+        Solidity::Surfaces => mesh.data.surfaces(part.size).map(SharedShape::new),
+        Solidity::Convex => mesh.data.hull(part.size).map(SharedShape::new),
+    };
+    // A degenerate mesh (no triangles with area) stands as its box.
+    shape.unwrap_or_else(|| primitive_shape(Shape::Box, part.size))
+}
+
+/// The lowest world height of a part centred at `center` with `rotation`.
+pub fn part_lowest_point(part: &Part, center: Vec3, rotation: Quat) -> f32 {
+    match part.mesh.as_ref().filter(|_| part.shape == Shape::Mesh) {
+        Some(mesh) => mesh.data.lowest_point(part.size, center, rotation),
+        None => lowest_point(part.shape, part.size, center, rotation),
+    }
+}
+
+/// The collision shape of a primitive filling `size` (a torus by its convex hull, a flat prism;
+/// a mesh, whose triangles only [`part_shape`] knows, by its box).
 pub fn primitive_shape(shape: Shape, size: Vec3) -> SharedShape {
     let h = 0.5 * size;
     match shape {
-        Shape::Box => SharedShape::new(Cuboid::new(h)),
+        Shape::Box | Shape::Mesh => SharedShape::new(Cuboid::new(h)),
         Shape::Cylinder => SharedShape::new(Cylinder::new(h.y, h.x)),
         Shape::Cone => SharedShape::new(Cone::new(h.y, h.x)),
         // A torus's convex hull, as a polygonal prism (an exact torus is not convex). A flat
@@ -105,7 +138,7 @@ pub fn lowest_point(shape: Shape, size: Vec3, center: Vec3, rotation: Quat) -> f
     let disc_drop = (1.0 - axis.y * axis.y).max(0.0).sqrt();
     center.y
         - match shape {
-            Shape::Box => {
+            Shape::Box | Shape::Mesh => {
                 let m = glam::Mat3::from_quat(rotation);
                 m.row(1).abs().dot(h)
             }

@@ -21,6 +21,9 @@ pub enum Shape {
     Capsule,
     /// A torus lying in the XZ plane: outer diameter `size.x`, tube diameter `size.y`.
     Torus,
+    /// A material group of a mesh model ([`crate::mesh`]), stretched from the unit box to
+    /// `size`; the part's [`mesh`](crate::scene::Part::mesh) holds its triangles.
+    Mesh,
 }
 
 impl Shape {
@@ -28,7 +31,7 @@ impl Shape {
     /// equal X and Z (the smaller of the two); a sphere gets the smallest of all three.
     pub fn fit(self, size: Vec3) -> Vec3 {
         match self {
-            Shape::Box => size,
+            Shape::Box | Shape::Mesh => size,
             Shape::Sphere => Vec3::splat(size.min_element()),
             Shape::Capsule => {
                 let d = size.x.min(size.z);

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::AssetError;
 
 /// What a surface is made of; the renderer picks shading and procedural texture by kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MaterialKind {
     /// Wood grain (furniture, floors).
@@ -28,6 +28,7 @@ pub enum MaterialKind {
     /// Glass.
     Glass,
     /// Painted surface (walls, painted furniture).
+    #[default]
     Paint,
     /// Plaster (walls, ceilings).
     Plaster,
@@ -52,7 +53,7 @@ pub enum MaterialKind {
 }
 
 /// A resolved material as it appears in scene output.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Material {
     /// The library name, e.g. `oak`.
     pub name: String,
@@ -64,6 +65,20 @@ pub struct Material {
     pub roughness: f32,
     /// Metalness, 0 or 1 in practice.
     pub metallic: f32,
+    /// An image drawn on the surface (mesh models' materials), tinted by `color`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub texture: Option<Texture>,
+}
+
+/// A texture image of a material.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Texture {
+    /// Its name in scene output: the model's file stem and the image's file name, the same on
+    /// every machine.
+    pub name: String,
+    /// Where the image is on this machine (not written out).
+    #[serde(skip)]
+    pub path: std::path::PathBuf,
 }
 
 #[derive(Debug, Deserialize)]
@@ -98,7 +113,7 @@ impl MaterialLibrary {
             if !(0.0..=1.0).contains(&metallic) {
                 return Err(field_error("metallic", format!("{metallic} is outside 0..=1")));
             }
-            let material = Material { name: name.clone(), kind: def.kind, color, roughness, metallic };
+            let material = Material { name: name.clone(), kind: def.kind, color, roughness, metallic, texture: None };
             self.materials.insert(name, material);
         }
         Ok(())

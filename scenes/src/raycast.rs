@@ -16,7 +16,7 @@ use rapier3d::parry::partitioning::{Bvh, BvhBuildStrategy};
 use rapier3d::parry::query::{Ray, RayCast};
 use rapier3d::parry::shape::{Cuboid, SharedShape};
 
-use crate::collide::primitive_shape;
+use crate::collide::{Solidity, part_shape};
 use crate::scene::Scene;
 
 /// Thickness of the floor and ceiling slabs, metres (as the renderer draws them).
@@ -201,12 +201,12 @@ impl SceneRaycaster {
             solids.push(slab(wall.center, wall.size, Surface::Wall));
         }
         for object in &scene.objects {
-            for (index, part) in object.parts.iter().enumerate() {
+            for (index, part) in object.parts.iter().enumerate().filter(|(_, p)| !p.hidden) {
                 let obb = object.part_obb(index);
                 solids.push(Solid::new(
                     Surface::Object(object.id),
                     Pose::from_parts(obb.center, obb.rotation),
-                    primitive_shape(part.shape, part.size),
+                    part_shape(part, Solidity::Surfaces),
                 ));
             }
         }

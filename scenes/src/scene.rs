@@ -4,8 +4,11 @@
 use glam::{Quat, Vec2, Vec3};
 use serde::{Deserialize, Serialize};
 
+use std::sync::Arc;
+
 use crate::geometry::{Aabb, Obb, Rect2, Shape};
 use crate::materials::Material;
+use crate::mesh::MeshGroup;
 use crate::nav::NavGrid;
 
 /// Version of the scene JSON layout; bumped on incompatible changes.
@@ -37,6 +40,31 @@ pub struct Scene {
 }
 
 impl Scene {
+    /// Gives the mesh parts of a scene read from JSON (which names models but does not hold
+    /// their triangles) their triangles from `catalog`; fails naming a model it lacks.
+    pub fn attach_meshes(&mut self, catalog: &crate::catalog::Catalog) -> Result<(), String> {
+        for object in &mut self.objects {
+            for part in &mut object.parts {
+                let Some(mesh) = &mut part.mesh else { continue };
+
+                let model = catalog.mesh_model(&mesh.model).ok_or_else(|| {
+                    format!(
+                        "object {} is drawn with the mesh model `{}`, which no loaded catalog holds (import the \
+                         furniture library with `scripts/setup --assets`, or pass the --catalog folder it came from)",
+                        object.name, mesh.model
+                    )
+                })?;
+                let group = model.groups.get(mesh.group as usize).ok_or_else(|| {
+                    format!("object {}: model `{}` has no material group {}", object.name, mesh.model, mesh.group)
+                })?;
+                mesh.data = group.clone();
+                // The texture's file is not written out either.
+                part.material = group.material.clone();
+            }
+        }
+        Ok(())
+    }
+
     /// The (x, z) rectangle around every room's floor, grown by `margin` on each side.
     pub fn floor_bounds(&self, margin: f32) -> (Vec2, Vec2) {
         let min = self.rooms.iter().map(|r| r.min).reduce(Vec2::min).unwrap_or(Vec2::ZERO);
@@ -139,6 +167,25 @@ pub struct Part {
     /// Free height above a supporting face (shelves); absent when unlimited.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clearance: Option<f32>,
+    /// The triangles of a [`Shape::Mesh`] part.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mesh: Option<PartMesh>,
+    /// A support face of a mesh model only: small objects rest on its top, which lies on the
+    /// model's surface, but it is neither drawn nor seen by rays (the mesh is).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub hidden: bool,
+}
+
+/// The mesh of a [`Shape::Mesh`] part.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PartMesh {
+    /// The model's id in the catalog (see [`crate::catalog::Attribution::id`]).
+    pub model: String,
+    /// Index of the material group in the model.
+    pub group: u32,
+    /// The group's triangles (not written out: the model's id names them).
+    #[serde(skip)]
+    pub data: Arc<MeshGroup>,
 }
 
 /// Where a small object rests.
@@ -186,6 +233,9 @@ pub struct SceneObject {
     /// For small objects: what they rest on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub support: Option<Support>,
+    /// The mesh model it is drawn with (its id in the catalog), when not primitives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
 }
 
 impl SceneObject {

@@ -6,9 +6,9 @@
 use std::collections::BTreeMap;
 
 use glam::{Quat, Vec3};
-use rapier3d::prelude::{ColliderBuilder, PhysicsWorld, Pose, RigidBodyBuilder, RigidBodyHandle};
+use rapier3d::prelude::{ColliderBuilder, MassProperties, PhysicsWorld, Pose, RigidBodyBuilder, RigidBodyHandle};
 
-use crate::collide::{lowest_point, primitive_shape};
+use crate::collide::{Solidity, part_lowest_point, part_shape};
 use crate::scene::SceneObject;
 use crate::small::Drop;
 
@@ -25,11 +25,21 @@ const MAX_TILT_DEGREES: f32 = 8.0;
 const MAX_SUPPORT_GAP: f32 = 0.01;
 /// Friction of every collider: furniture surfaces hold things in place.
 const FRICTION: f32 = 0.9;
+/// Density of falling objects, kg per cubic metre.
+const DENSITY: f32 = 500.0;
+
+/// The mass properties of a solid box of `size` standing on the object's origin (the bottom
+/// centre of its box).
+fn box_mass(size: Vec3) -> MassProperties {
+    let solid = MassProperties::from_cuboid(DENSITY, 0.5 * size);
+    MassProperties::new(Vec3::new(0.0, 0.5 * size.y, 0.0), solid.mass(), solid.principal_inertia())
+}
 
 /// The resting pose of a dropped object.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Settled {
-    /// World position of the object's origin, with its lowest point exactly on the face.
+    /// World position of the object's origin, with its lowest point exactly on the face (for
+    /// primitives; a mesh's lowest point is on or just above it).
     pub position: Vec3,
     /// World rotation.
     pub rotation: Quat,
@@ -45,15 +55,26 @@ pub fn settle(drops: &[Drop], objects: &[SceneObject]) -> Vec<Option<Settled>> {
     let receptacle_ids: BTreeMap<u32, ()> = drops.iter().map(|d| (d.receptacle, ())).collect();
     for &id in receptacle_ids.keys() {
         let object = &objects[id as usize - 1];
-        let shapes = object
+        let shapes: Vec<_> = object
             .parts
             .iter()
-            .map(|p| (Pose::from_parts(p.position, p.rotation), primitive_shape(p.shape, p.size)))
+            .map(|p| (Pose::from_parts(p.position, p.rotation), part_shape(p, Solidity::Surfaces)))
             .collect();
-        world.insert(
-            RigidBodyBuilder::fixed().pose(Pose::from_parts(object.position, object.rotation)),
-            ColliderBuilder::compound(shapes).friction(FRICTION),
-        );
+        let body = RigidBodyBuilder::fixed().pose(Pose::from_parts(object.position, object.rotation));
+        if object.model.is_none() {
+            world.insert(body, ColliderBuilder::compound(shapes).friction(FRICTION));
+        } else {
+            // A triangle mesh cannot be part of a compound shape: one collider per part. A fixed
+            // body needs no mass, which is slow to compute for a triangle mesh.
+            let handle = world.insert_body(body);
+            for (pose, shape) in shapes {
+                let collider = ColliderBuilder::new(shape)
+                    .position(pose)
+                    .friction(FRICTION)
+                    .mass_properties(MassProperties::default());
+                world.insert_collider(collider, Some(handle));
+            }
+        }
     }
     let bodies: Vec<RigidBodyHandle> = drops
         .iter()
@@ -62,11 +83,19 @@ pub fn settle(drops: &[Drop], objects: &[SceneObject]) -> Vec<Option<Settled>> {
                 .instance
                 .parts
                 .iter()
-                .map(|p| (Pose::from_parts(p.position, p.rotation), primitive_shape(p.shape, p.size)))
+                .filter(|p| !p.hidden)
+                .map(|p| (Pose::from_parts(p.position, p.rotation), part_shape(p, Solidity::Convex)))
                 .collect();
             let body =
                 RigidBodyBuilder::dynamic().pose(Pose::from_parts(drop.position, drop.rotation)).can_sleep(false);
-            world.insert(body, ColliderBuilder::compound(shapes).friction(FRICTION).density(500.0)).0
+            let collider = ColliderBuilder::compound(shapes).friction(FRICTION);
+            let collider = match &drop.instance.model {
+                // A mesh's mass as its box's (the hulls' exact mass is slow to compute and
+                // changes nothing in a drop of a centimetre onto a level face).
+                Some(_) => collider.mass_properties(box_mass(drop.instance.size)),
+                None => collider.density(DENSITY),
+            };
+            world.insert(body, collider).0
         })
         .collect();
     let mut calm = 0;
@@ -102,7 +131,8 @@ fn resting_pose(drop: &Drop, position: Vec3, rotation: Quat, objects: &[SceneObj
         .instance
         .parts
         .iter()
-        .map(|p| lowest_point(p.shape, p.size, position + rotation * p.position, rotation * p.rotation))
+        .filter(|p| !p.hidden)
+        .map(|p| part_lowest_point(p, position + rotation * p.position, rotation * p.rotation))
         .fold(f32::INFINITY, f32::min);
     if (lowest - drop.surface).abs() > MAX_SUPPORT_GAP {
         return None;
@@ -113,5 +143,9 @@ fn resting_pose(drop: &Drop, position: Vec3, rotation: Quat, objects: &[SceneObj
     if local.x.abs() > face.half_extents.x || local.z.abs() > face.half_extents.z {
         return None;
     }
-    Some(Settled { position: position + Vec3::new(0.0, drop.surface - lowest, 0.0), rotation })
+    // A mesh may rest on an edge or a rim a little above its face: snapped down onto the
+    // face it would sink into that edge, so it is only lifted out of the face where the
+    // simulation let it sink in.
+    let snap = if drop.instance.model.is_some() { (drop.surface - lowest).max(0.0) } else { drop.surface - lowest };
+    Some(Settled { position: position + Vec3::new(0.0, snap, 0.0), rotation })
 }

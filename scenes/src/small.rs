@@ -120,10 +120,12 @@ pub fn propose(
         let rotation = yaw_rotation(heading(face.obb.rotation) + turn);
         let obb = Drop::obb_at(instance, position, rotation);
         let reach = obb.aabb();
+        // A mesh receptacle's own model fills its whole box; its face was found free above.
+        let own_model = |o: &SceneObject, i: usize| o.id == face.object.id && o.model.is_some() && !o.parts[i].support;
         let clear_of_parts = objects
             .iter()
             .filter(|o| o.aabb.min.cmple(reach.max + PART_GAP).all() && o.aabb.max.cmpge(reach.min - PART_GAP).all())
-            .all(|o| (0..o.parts.len()).all(|i| obbs_apart(&obb, &o.part_obb(i), PART_GAP)));
+            .all(|o| (0..o.parts.len()).all(|i| own_model(o, i) || obbs_apart(&obb, &o.part_obb(i), PART_GAP)));
         let clear_of_drops = pending.iter().all(|p| obbs_apart(&obb, &p.obb(), OBJECT_GAP));
         (clear_of_parts && clear_of_drops).then(|| Drop {
             group,

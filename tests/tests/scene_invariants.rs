@@ -12,21 +12,49 @@ use ipt_scenes::scene::{Part, Scene, SceneObject};
 use ipt_scenes::{Assets, BuildOptions};
 use rapier3d::parry::math::Pose;
 use rapier3d::parry::query;
-use rapier3d::parry::shape::{Ball, Capsule, Cone, Cuboid, Cylinder, SharedShape, SupportMap};
+use rapier3d::parry::shape::{
+    Ball, Capsule, Cone, ConvexPolyhedron, Cuboid, Cylinder, SharedShape, SupportMap, TriMesh,
+};
 
 const SEEDS: u64 = 200;
+/// Scenes per template with meshes (their triangle meshes make checks slower).
+const MESH_SEEDS: u64 = 40;
+/// Seeds per template that may find no layout with meshes (see the test).
+const MESH_UNBUILT: u64 = 4;
 const PENETRATION_TOLERANCE: f32 = 0.001;
 const SUPPORT_TOLERANCE: f32 = 0.01;
 
 fn shape_of(part: &Part) -> SharedShape {
     let h = 0.5 * part.size;
-    match part.shape {
-        Shape::Box | Shape::Torus => SharedShape::new(Cuboid::new(h)),
-        Shape::Cylinder => SharedShape::new(Cylinder::new(h.y, h.x)),
-        Shape::Cone => SharedShape::new(Cone::new(h.y, h.x)),
-        Shape::Sphere => SharedShape::new(Ball::new(h.x)),
-        Shape::Capsule => SharedShape::new(Capsule::new_y(h.y - h.x, h.x)),
+    match (part.shape, &part.mesh) {
+        (Shape::Mesh, Some(mesh)) => {
+            let triangles = mesh.data.indices.chunks_exact(3).map(|t| [t[0], t[1], t[2]]).collect();
+            SharedShape::new(TriMesh::new(mesh.data.scaled(part.size), triangles).expect("a mesh with triangles"))
+        }
+        (Shape::Torus, _) => SharedShape::new(torus_hull(h)),
+        (Shape::Box | Shape::Mesh, _) => SharedShape::new(Cuboid::new(h)),
+        (Shape::Cylinder, _) => SharedShape::new(Cylinder::new(h.y, h.x)),
+        (Shape::Cone, _) => SharedShape::new(Cone::new(h.y, h.x)),
+        (Shape::Sphere, _) => SharedShape::new(Ball::new(h.x)),
+        (Shape::Capsule, _) => SharedShape::new(Capsule::new_y(h.y - h.x, h.x)),
     }
+}
+
+/// Sides of the polygonal prism standing for a torus, as the scene builder's physics uses.
+const TORUS_SIDES: usize = 24;
+
+/// A torus of half extents `h` as the convex prism around it (parry has no torus): its outer
+/// ring at the top and bottom of the tube. A box would stick out past the ring's curve and
+/// report objects resting beside a sink's rim as inside it.
+fn torus_hull(h: Vec3) -> ConvexPolyhedron {
+    let points: Vec<Vec3> = (0..TORUS_SIDES)
+        .flat_map(|i| {
+            let angle = std::f32::consts::TAU * i as f32 / TORUS_SIDES as f32;
+            let (x, z) = (h.x * angle.cos(), h.x * angle.sin());
+            [Vec3::new(x, -h.y, z), Vec3::new(x, h.y, z)]
+        })
+        .collect();
+    ConvexPolyhedron::from_convex_hull(&points).expect("a prism has a hull")
 }
 
 fn part_pose(object: &SceneObject, part: &Part) -> Pose {
@@ -35,10 +63,13 @@ fn part_pose(object: &SceneObject, part: &Part) -> Pose {
 
 fn lowest_point(object: &SceneObject, part: &Part) -> f32 {
     let pose = part_pose(object, part);
+    if let Some(mesh) = part.mesh.as_ref().filter(|_| part.shape == Shape::Mesh) {
+        return mesh.data.scaled(part.size).iter().map(|&p| (pose * p).y).fold(f32::INFINITY, f32::min);
+    }
     let direction = pose.rotation.inverse() * Vec3::NEG_Y;
     let h = 0.5 * part.size;
     let local: Vec3 = match part.shape {
-        Shape::Box | Shape::Torus => Cuboid::new(h).local_support_point(direction),
+        Shape::Box | Shape::Torus | Shape::Mesh => Cuboid::new(h).local_support_point(direction),
         Shape::Cylinder => Cylinder::new(h.y, h.x).local_support_point(direction),
         Shape::Cone => Cone::new(h.y, h.x).local_support_point(direction),
         Shape::Sphere => Ball::new(h.x).local_support_point(direction),
@@ -57,8 +88,8 @@ fn check_no_interpenetration(scene: &Scene) -> Result<(), String> {
             if !aabbs_touch(a, b) {
                 continue;
             }
-            for pa in &a.parts {
-                for pb in &b.parts {
+            for pa in a.parts.iter().filter(|p| !p.hidden) {
+                for pb in b.parts.iter().filter(|p| !p.hidden) {
                     let contact =
                         query::contact(&part_pose(a, pa), &*shape_of(pa), &part_pose(b, pb), &*shape_of(pb), 0.0)
                             .map_err(|e| format!("{e:?}"))?;
@@ -110,7 +141,8 @@ fn check_supports(scene: &Scene) -> Result<usize, String> {
                 object.name, support.height
             ));
         }
-        let lowest = object.parts.iter().map(|p| lowest_point(object, p)).fold(f32::INFINITY, f32::min);
+        let lowest =
+            object.parts.iter().filter(|p| !p.hidden).map(|p| lowest_point(object, p)).fold(f32::INFINITY, f32::min);
         if (lowest - support.height).abs() > SUPPORT_TOLERANCE {
             return Err(format!("{} rests {:.4} m away from its support face", object.name, lowest - support.height));
         }
@@ -286,7 +318,22 @@ fn check_paths(scene: &Scene, seed: u64) -> Result<(), String> {
 
 #[test]
 fn every_template_builds_200_valid_scenes() {
-    let assets = Assets::builtin().unwrap();
+    check_every_template(&Assets::builtin().unwrap(), SEEDS, 0);
+}
+
+/// With the furniture library's meshes. Templates were tuned with primitives, and a few
+/// apartment seeds find no layout meeting every rule with meshes (docs/benchmarks.md, "Mesh
+/// models"): such seeds are skipped when datasets are made, and here at most
+/// [`MESH_UNBUILT`] per template may be.
+#[test]
+fn every_template_builds_valid_scenes_with_meshes() {
+    let assets = ipt_tests::mesh_assets();
+    check_every_template(&assets, MESH_SEEDS, MESH_UNBUILT);
+}
+
+/// Builds `seeds` scenes of every template of `assets` and checks each; at most `unbuilt`
+/// seeds per template may find no layout.
+fn check_every_template(assets: &Assets, seeds: u64, unbuilt: u64) {
     let options = BuildOptions::default();
     let names = assets.template_names();
     assert!(names.len() >= 8, "{names:?}");
@@ -295,16 +342,22 @@ fn every_template_builds_200_valid_scenes() {
         let handles: Vec<_> = chunks
             .into_iter()
             .map(|chunk| {
-                let (assets, options) = (&assets, &options);
+                let options = &options;
                 scope.spawn(move || {
                     let mut lines = Vec::new();
                     for name in chunk {
                         let (mut settled, mut objects, mut min_walkable) = (0, 0, 1.0f32);
                         let mut categories = BTreeMap::new();
-                        for seed in 0..SEEDS {
-                            let scene = assets
-                                .build(&name, seed, options)
-                                .unwrap_or_else(|e| panic!("{name} seed {seed}: {e}"));
+                        let mut failures = Vec::new();
+                        for seed in 0..seeds {
+                            let scene = match assets.build(&name, seed, options) {
+                                Ok(scene) => scene,
+                                Err(e) => {
+                                    failures.push(format!("seed {seed}: {e}"));
+                                    assert!(failures.len() as u64 <= unbuilt, "{name}: {}", failures.join("; "));
+                                    continue;
+                                }
+                            };
                             let fail = |what: &str, e: String| -> ! { panic!("{name} seed {seed}: {what}: {e}") };
                             check_no_interpenetration(&scene).unwrap_or_else(|e| fail("interpenetration", e));
                             settled += check_supports(&scene).unwrap_or_else(|e| fail("support", e));
@@ -318,11 +371,12 @@ fn every_template_builds_200_valid_scenes() {
                                 *categories.entry(o.category.clone()).or_insert(0) += 1;
                             }
                         }
-                        assert!(settled > 0, "{name}: no small object was settled in {SEEDS} scenes");
+                        assert!(settled > 0, "{name}: no small object was settled in {seeds} scenes");
                         lines.push(format!(
-                            "{name}: {:.1} objects/scene, {:.1} settled/scene, min walkable {:.2}, {} categories",
-                            objects as f64 / SEEDS as f64,
-                            settled as f64 / SEEDS as f64,
+                            "{name}: {} of {seeds} built, {:.1} objects/scene, {:.1} settled/scene, min walkable {:.2}, {} categories",
+                            seeds - failures.len() as u64,
+                            objects as f64 / (seeds - failures.len() as u64) as f64,
+                            settled as f64 / (seeds - failures.len() as u64) as f64,
                             min_walkable,
                             categories.len()
                         ));

@@ -66,6 +66,7 @@ fn templates_and_categories_load_from_folders_outside_the_repo() {
     let sources = AssetSources {
         catalog_dirs: vec![catalog.path().to_path_buf()],
         template_dirs: vec![templates.path().to_path_buf()],
+        ..AssetSources::default()
     };
     let assets = Assets::load(&sources).unwrap_or_else(|e| panic!("{e}"));
     assert!(assets.template_names().contains(&"study".to_string()));

@@ -94,10 +94,7 @@ pub fn run(sources: &AssetSources, args: &AuditArgs) -> Result<()> {
         }
         None => {
             let config = config_of(sources, &args.config)?;
-            let assets = load_assets(&AssetSources {
-                template_dirs: config.template_dirs.clone(),
-                catalog_dirs: config.catalog_dirs.clone(),
-            })?;
+            let assets = load_assets(&config.asset_sources())?;
             let generator = Generator::new(&assets, &config)?;
             (audit(&plan_dataset(&generator, &config)?, "plans"), None)
         }

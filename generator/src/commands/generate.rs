@@ -190,6 +190,7 @@ pub fn config_of(sources: &AssetSources, args: &DatasetArgs) -> Result<DatasetCo
     if !sources.catalog_dirs.is_empty() {
         config.catalog_dirs = sources.catalog_dirs.clone();
     }
+    config.assets = sources.looks;
     config.check()?;
     Ok(config)
 }
@@ -203,10 +204,7 @@ pub fn run(sources: &AssetSources, args: &GenerateArgs) -> Result<()> {
     let dir = DatasetDir::new(&args.out);
     let _lock = dir.lock(args.num_workers, args.worker_index)?;
     dir.claim(&config)?;
-    let assets = load_assets(&AssetSources {
-        template_dirs: config.template_dirs.clone(),
-        catalog_dirs: config.catalog_dirs.clone(),
-    })?;
+    let assets = load_assets(&config.asset_sources())?;
     let generator = Generator::new(&assets, &config)?;
     let units = worker_units(&config, args.num_workers, args.worker_index);
     let mut todo = Vec::new();

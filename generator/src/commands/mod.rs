@@ -1,5 +1,6 @@
 //! One module per `ipt-gen` subcommand: arguments and a `run` function.
 
+pub mod assets;
 pub mod audit;
 pub mod bench;
 pub mod export;

@@ -121,6 +121,7 @@ pub fn run(sources: &AssetSources, args: &PipelineBenchArgs) -> Result<()> {
         benchmark: Default::default(),
         template_dirs: sources.template_dirs.clone(),
         catalog_dirs: sources.catalog_dirs.clone(),
+        assets: sources.looks,
         ..DatasetConfig::default()
     };
     config.check()?;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use glam::Vec3;
-use ipt_scenes::Scene;
+use ipt_scenes::{AssetSources, Looks, Scene};
 
 use crate::files::{png_bytes, write_atomic};
 use crate::render::bevy_backend::{BevyRenderer, RendererOptions};
@@ -64,12 +64,17 @@ fn parse_pose(text: &str) -> Result<CameraPose> {
 }
 
 /// Runs `ipt-gen render`.
-pub fn run(args: &RenderArgs) -> Result<()> {
+pub fn run(sources: &AssetSources, args: &RenderArgs) -> Result<()> {
     anyhow::ensure!((16..=4096).contains(&args.size), "--size must be between 16 and 4096 pixels");
     anyhow::ensure!(args.fov > 1.0 && args.fov < 179.0, "--fov must be between 1 and 179 degrees");
     let text = std::fs::read_to_string(&args.scene).with_context(|| format!("cannot read {}", args.scene.display()))?;
-    let scene: Scene =
+    let mut scene: Scene =
         serde_json::from_str(&text).with_context(|| format!("{} is not a scene file", args.scene.display()))?;
+    if scene.objects.iter().any(|o| o.model.is_some()) {
+        // Every mesh the catalogs hold, whichever looks were asked for.
+        let assets = super::load_assets(&AssetSources { looks: Looks::Mixed, ..sources.clone() })?;
+        scene.attach_meshes(&assets.catalog).map_err(|e| anyhow::anyhow!("{}: {e}", args.scene.display()))?;
+    }
     let outputs = Outputs { rgb: true, ids: args.ids.is_some(), depth: args.depth.is_some() };
     let view = if args.top_down {
         ViewRequest { hide_upper_walls: args.hide_upper_walls, ..ViewRequest::top_down(&scene, args.size, outputs) }

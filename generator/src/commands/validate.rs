@@ -6,7 +6,6 @@ use std::time::Instant;
 
 use anyhow::{Result, bail};
 use clap::Args;
-use ipt_scenes::AssetSources;
 
 use super::load_assets;
 use crate::dataset::pipeline::Generator;
@@ -32,10 +31,7 @@ pub fn run(args: &ValidateArgs) -> Result<()> {
     let dir = DatasetDir::new(&args.dir);
     let manifest = dir.manifest()?;
     let config = &manifest.config;
-    let assets = load_assets(&AssetSources {
-        template_dirs: config.template_dirs.clone(),
-        catalog_dirs: config.catalog_dirs.clone(),
-    })?;
+    let assets = load_assets(&config.asset_sources())?;
     let generator = Generator::new(&assets, config)?;
     let report = validate(&dir, &manifest, &generator, Checks { labels: !args.no_labels });
     for problem in report.problems.iter().take(args.max_problems) {

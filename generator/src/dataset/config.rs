@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail, ensure};
 use serde::{Deserialize, Serialize};
 
+use ipt_scenes::{AssetSources, Looks};
+
 use crate::tasks::Task;
 
 /// A dataset's full configuration.
@@ -32,6 +34,11 @@ pub struct DatasetConfig {
     pub template_dirs: Vec<PathBuf>,
     /// Extra catalog folders (as `--catalog`).
     pub catalog_dirs: Vec<PathBuf>,
+    /// Primitive objects, mesh models, or both (as `--assets`); datasets made before meshes
+    /// existed read as primitives (and primitive datasets do not write it, so their manifests
+    /// stay as they were).
+    #[serde(skip_serializing_if = "is_primitives")]
+    pub assets: Looks,
     /// Examples per shard; 0: chosen from the resolution (about 100 MB per shard).
     pub shard_rows: u64,
     /// Largest size of a shard file, bytes; a shard that would be larger is written as
@@ -69,6 +76,7 @@ impl Default for DatasetConfig {
             templates: Vec::new(),
             template_dirs: Vec::new(),
             catalog_dirs: Vec::new(),
+            assets: Looks::Primitives,
             shard_rows: 0,
             shard_max_bytes: Self::DEFAULT_SHARD_MAX_BYTES,
             row_group_rows: 32,
@@ -78,7 +86,20 @@ impl Default for DatasetConfig {
     }
 }
 
+fn is_primitives(looks: &Looks) -> bool {
+    *looks == Looks::Primitives
+}
+
 impl DatasetConfig {
+    /// Where the run's templates and objects come from.
+    pub fn asset_sources(&self) -> AssetSources {
+        AssetSources {
+            catalog_dirs: self.catalog_dirs.clone(),
+            template_dirs: self.template_dirs.clone(),
+            looks: self.assets,
+        }
+    }
+
     /// The default largest shard file: 500 MB, as the Hugging Face Hub's upload tools use.
     pub const DEFAULT_SHARD_MAX_BYTES: u64 = 500_000_000;
 

@@ -51,7 +51,7 @@ use bevy::window::{ExitCondition, WindowPlugin};
 use ipt_scenes::Scene;
 use ipt_scenes::geometry::Shape;
 use ipt_scenes::materials::Material as SceneMaterial;
-use ipt_scenes::scene::SceneObject;
+use ipt_scenes::scene::{PartMesh, SceneObject};
 
 use super::images::{DepthImage, IdImage};
 use super::layers::{Kind, Role, WALL_CUT, camera_layers, geometry_layer, lit_layers, marker_layer};
@@ -97,6 +97,8 @@ struct Piece<'a> {
     transform: Transform,
     shape: Shape,
     size: glam::Vec3,
+    /// The triangles of a mesh part.
+    mesh: Option<&'a PartMesh>,
     material: &'a SceneMaterial,
     role: Role,
     /// Object id (0 for structure).
@@ -111,6 +113,7 @@ fn slab(center: glam::Vec3, size: glam::Vec3, material: &SceneMaterial, role: Ro
         transform: Transform::from_xyz(center.x, center.y, center.z),
         shape: Shape::Box,
         size,
+        mesh: None,
         material,
         role,
         id: 0,
@@ -263,15 +266,30 @@ impl BevyRenderer {
     }
 
     /// Spawns one piece of geometry three times: lit, as a flat id colour, and for depth.
-    fn spawn_piece(&mut self, piece: Piece<'_>) {
+    fn spawn_piece(&mut self, piece: Piece<'_>) -> Result<()> {
         let size = piece.size + glam::Vec3::splat(2.0 * tie_breaking_growth(self.pieces));
         self.pieces += 1;
         let world = self.app.world_mut();
-        let (mesh, scale) =
-            self.meshes.part(&mut world.resource_mut::<Assets<Mesh>>(), piece.shape, Vec3::from_array(size.to_array()));
+        let (mesh, scale) = self.meshes.part(
+            &mut world.resource_mut::<Assets<Mesh>>(),
+            piece.shape,
+            Vec3::from_array(size.to_array()),
+            piece.mesh,
+        );
         let transform = piece.transform.with_scale(scale);
-        let lit = self.materials.lit(&mut world.resource_mut::<Assets<StandardMaterial>>(), piece.material);
-        let flat = self.materials.id(&mut world.resource_mut::<Assets<StandardMaterial>>(), piece.id);
+        // A mesh model's surfaces may be open: drawn from both sides, as ray casts see them.
+        let double_sided = piece.mesh.is_some();
+        let lit = world.resource_scope(
+            |world, mut materials: bevy::ecs::change_detection::Mut<Assets<StandardMaterial>>| {
+                self.materials.lit(
+                    &mut materials,
+                    &mut world.resource_mut::<Assets<Image>>(),
+                    piece.material,
+                    double_sided,
+                )
+            },
+        )?;
+        let flat = self.materials.id(&mut world.resource_mut::<Assets<StandardMaterial>>(), piece.id, double_sided);
         let depth = self.materials.depth(&mut world.resource_mut::<Assets<DepthMaterial>>());
         let mut lit_entity =
             world.spawn((Mesh3d(mesh.clone()), MeshMaterial3d(lit), transform, geometry_layer(Kind::Rgb, piece.role)));
@@ -298,6 +316,7 @@ impl BevyRenderer {
             ))
             .id();
         self.scene_entities.extend([lit_entity, flat_entity, depth_entity]);
+        Ok(())
     }
 
     fn clear_scene(&mut self) {
@@ -481,7 +500,8 @@ impl BevyRenderer {
         for (slot, view) in views.iter().enumerate() {
             for piece in view.markers.iter().flat_map(marker_boxes) {
                 let world = self.app.world_mut();
-                let (mesh, _) = self.meshes.part(&mut world.resource_mut::<Assets<Mesh>>(), Shape::Box, Vec3::ONE);
+                let (mesh, _) =
+                    self.meshes.part(&mut world.resource_mut::<Assets<Mesh>>(), Shape::Box, Vec3::ONE, None);
                 let material =
                     self.materials.marker(&mut world.resource_mut::<Assets<StandardMaterial>>(), piece.color);
                 let transform = Transform { translation: piece.center, rotation: piece.rotation, scale: piece.size };
@@ -546,9 +566,9 @@ impl Renderer for BevyRenderer {
         for room in &scene.rooms {
             let (size, c) = (room.max - room.min, 0.5 * (room.min + room.max));
             let slab_size = glam::Vec3::new(size.x, 0.01, size.y);
-            self.spawn_piece(slab(glam::Vec3::new(c.x, -0.005, c.y), slab_size, &room.floor, Role::Base));
+            self.spawn_piece(slab(glam::Vec3::new(c.x, -0.005, c.y), slab_size, &room.floor, Role::Base))?;
             let ceiling = glam::Vec3::new(c.x, scene.ceiling_height + 0.005, c.y);
-            self.spawn_piece(slab(ceiling, slab_size, &room.ceiling, Role::Ceiling));
+            self.spawn_piece(slab(ceiling, slab_size, &room.ceiling, Role::Ceiling))?;
         }
         for door in &scene.doorways {
             let (size, c) = (door.max - door.min, 0.5 * (door.min + door.max));
@@ -558,7 +578,7 @@ impl Renderer for BevyRenderer {
                 glam::Vec3::new(size.x, 0.01, size.y),
                 floor,
                 Role::Base,
-            ));
+            ))?;
         }
         for wall in &scene.walls {
             let bottom = wall.center.y - 0.5 * wall.size.y;
@@ -569,21 +589,23 @@ impl Renderer for BevyRenderer {
                 if high - low > 1e-4 {
                     let center = glam::Vec3::new(wall.center.x, 0.5 * (low + high), wall.center.z);
                     let size = glam::Vec3::new(wall.size.x, high - low, wall.size.z);
-                    self.spawn_piece(slab(center, size, &wall.material, role));
+                    self.spawn_piece(slab(center, size, &wall.material, role))?;
                 }
             }
         }
         for object in &scene.objects {
-            for (index, part) in object.parts.iter().enumerate() {
+            // A hidden part is a mesh's support face, not a surface.
+            for (index, part) in object.parts.iter().enumerate().filter(|(_, p)| !p.hidden) {
                 self.spawn_piece(Piece {
                     transform: part_transform(object, index),
                     shape: part.shape,
                     size: part.size,
+                    mesh: part.mesh.as_ref(),
                     material: &part.material,
                     role: Role::Base,
                     id: object.id,
                     casts_shadow: true,
-                });
+                })?;
             }
         }
         self.light_rooms(scene);

@@ -1,6 +1,8 @@
 //! Meshes for scene parts. Boxes, cylinders, cones and spheres share one unit mesh per shape
 //! and level of detail, scaled by the part's size; capsules and tori (whose shape changes with
 //! proportions) get their own mesh, cached per size and released when the scene is swapped.
+//! A mesh model's material group is, like a box, one unit-box mesh per (model, group) for
+//! the renderer's lifetime, scaled by the part's size.
 //!
 //! Round shapes get as many segments around as their diameter calls for
 //! ([`segments_for`]): a software rasteriser pays for every triangle, in the colour pass and
@@ -8,11 +10,13 @@
 
 use std::collections::BTreeMap;
 
-use bevy::asset::{Assets, Handle};
+use bevy::asset::{Assets, Handle, RenderAssetUsages};
 use bevy::math::Vec3;
 use bevy::math::primitives::{Capsule3d, Cone, Cuboid, Cylinder, Sphere, Torus};
-use bevy::mesh::{Mesh, MeshBuilder, Meshable};
+use bevy::mesh::{Indices, Mesh, MeshBuilder, Meshable, PrimitiveTopology};
 use ipt_scenes::geometry::Shape;
+use ipt_scenes::mesh::MeshGroup;
+use ipt_scenes::scene::PartMesh;
 
 /// The most segments around a round shape (for diameters of [`FULL_DETAIL_DIAMETER`] and up).
 const MAX_SEGMENTS: u32 = 32;
@@ -35,6 +39,7 @@ pub fn segments_for(diameter: f32) -> u32 {
 pub struct MeshLibrary {
     unit: BTreeMap<(u8, u32), Handle<Mesh>>,
     sized: BTreeMap<(u8, [i32; 3]), Handle<Mesh>>,
+    models: BTreeMap<(String, u32), Handle<Mesh>>,
 }
 
 fn shape_key(shape: Shape) -> u8 {
@@ -45,16 +50,30 @@ fn shape_key(shape: Shape) -> u8 {
         Shape::Sphere => 3,
         Shape::Capsule => 4,
         Shape::Torus => 5,
+        Shape::Mesh => 6,
     }
 }
 
 impl MeshLibrary {
-    /// The mesh for a part of `shape` filling `size`, and the scale to draw it with.
-    pub fn part(&mut self, meshes: &mut Assets<Mesh>, shape: Shape, size: Vec3) -> (Handle<Mesh>, Vec3) {
+    /// The mesh for a part of `shape` filling `size` (with its triangles for a mesh part), and
+    /// the scale to draw it with.
+    pub fn part(
+        &mut self,
+        meshes: &mut Assets<Mesh>,
+        shape: Shape,
+        size: Vec3,
+        model: Option<&PartMesh>,
+    ) -> (Handle<Mesh>, Vec3) {
+        if let Some(model) = model.filter(|_| shape == Shape::Mesh) {
+            let key = (model.model.clone(), model.group);
+            let handle = self.models.entry(key).or_insert_with(|| meshes.add(group_mesh(&model.data))).clone();
+            return (handle, size);
+        }
         match shape {
-            Shape::Box | Shape::Cylinder | Shape::Cone | Shape::Sphere => {
+            // A mesh part without its triangles stands as its box.
+            Shape::Box | Shape::Cylinder | Shape::Cone | Shape::Sphere | Shape::Mesh => {
                 let segments = match shape {
-                    Shape::Box => 0,
+                    Shape::Box | Shape::Mesh => 0,
                     Shape::Sphere => segments_for(size.max_element()),
                     _ => segments_for(size.x.max(size.z)),
                 };
@@ -89,6 +108,23 @@ fn unit_mesh(shape: Shape, segments: u32) -> Mesh {
         Shape::Sphere => Sphere::new(0.5).mesh().uv(segments, segments / 2),
         _ => Mesh::from(Cuboid::new(1.0, 1.0, 1.0)),
     }
+}
+
+/// The unit-box mesh of a model's material group.
+fn group_mesh(group: &MeshGroup) -> Mesh {
+    let mut mesh = Mesh::new(PrimitiveTopology::TriangleList, RenderAssetUsages::default())
+        .with_inserted_attribute(
+            Mesh::ATTRIBUTE_POSITION,
+            group.positions.iter().map(|p| p.to_array()).collect::<Vec<_>>(),
+        )
+        .with_inserted_attribute(
+            Mesh::ATTRIBUTE_NORMAL,
+            group.normals.iter().map(|n| n.to_array()).collect::<Vec<_>>(),
+        );
+    if !group.uvs.is_empty() {
+        mesh.insert_attribute(Mesh::ATTRIBUTE_UV_0, group.uvs.iter().map(|uv| uv.to_array()).collect::<Vec<_>>());
+    }
+    mesh.with_inserted_indices(Indices::U32(group.indices.clone()))
 }
 
 fn sized_mesh(shape: Shape, size: Vec3) -> Mesh {

@@ -2,13 +2,19 @@
 
 use std::collections::BTreeMap;
 
-use bevy::asset::{Asset, Assets, Handle, uuid_handle};
+use anyhow::{Context, Result};
+use bevy::asset::{Asset, Assets, Handle, RenderAssetUsages, uuid_handle};
 use bevy::color::Color;
-use bevy::pbr::{Material, StandardMaterial};
+use bevy::image::{Image, ImageAddressMode, ImageSampler, ImageSamplerDescriptor};
+use bevy::mesh::MeshVertexBufferLayoutRef;
+use bevy::pbr::{Material, MaterialPipeline, MaterialPipelineKey, StandardMaterial};
 use bevy::reflect::TypePath;
-use bevy::render::render_resource::AsBindGroup;
+use bevy::render::render_resource::{
+    AsBindGroup, Extent3d, Face, RenderPipelineDescriptor, SpecializedMeshPipelineError, TextureDimension,
+    TextureFormat,
+};
 use bevy::shader::{Shader, ShaderRef};
-use ipt_scenes::materials::{Material as SceneMaterial, MaterialKind};
+use ipt_scenes::materials::{Material as SceneMaterial, MaterialKind, Texture};
 
 /// The depth shader (`depth.wgsl`), registered under this fixed handle at start-up.
 pub const DEPTH_SHADER: Handle<Shader> = uuid_handle!("7d3f2a51-6c1e-4b8e-9f0a-2b6d9c4e1a37");
@@ -21,6 +27,18 @@ impl Material for DepthMaterial {
     fn fragment_shader() -> ShaderRef {
         ShaderRef::Handle(DEPTH_SHADER)
     }
+
+    /// Both sides of every triangle: a mesh model's open surfaces (a leaf, a thin panel) are
+    /// seen from behind too, as the label ray casts see them. Closed primitives look the same.
+    fn specialize(
+        _pipeline: &MaterialPipeline,
+        descriptor: &mut RenderPipelineDescriptor,
+        _layout: &MeshVertexBufferLayoutRef,
+        _key: MaterialPipelineKey<Self>,
+    ) -> Result<(), SpecializedMeshPipelineError> {
+        descriptor.primitive.cull_mode = None;
+        Ok(())
+    }
 }
 
 /// Material handles, created once and shared across scenes (their number is bounded by the
@@ -28,31 +46,83 @@ impl Material for DepthMaterial {
 #[derive(Default)]
 pub struct MaterialLibrary {
     lit: BTreeMap<String, Handle<StandardMaterial>>,
-    ids: BTreeMap<u32, Handle<StandardMaterial>>,
+    ids: BTreeMap<(u32, bool), Handle<StandardMaterial>>,
+    textures: BTreeMap<String, Handle<Image>>,
     depth: Option<Handle<DepthMaterial>>,
     markers: BTreeMap<[u8; 3], Handle<StandardMaterial>>,
 }
 
 impl MaterialLibrary {
-    /// The lit material for a scene material.
+    /// The lit material for a scene material, drawn on both sides of its triangles when
+    /// `double_sided` (mesh models), with its texture if it has one.
     pub fn lit(
         &mut self,
         materials: &mut Assets<StandardMaterial>,
+        images: &mut Assets<Image>,
         material: &SceneMaterial,
-    ) -> Handle<StandardMaterial> {
-        self.lit.entry(material.name.clone()).or_insert_with(|| materials.add(lit_material(material))).clone()
+        double_sided: bool,
+    ) -> Result<Handle<StandardMaterial>> {
+        if let Some(handle) = self.lit.get(&material.name) {
+            return Ok(handle.clone());
+        }
+        let mut lit = lit_material(material);
+        if let Some(texture) = &material.texture {
+            lit.base_color_texture = Some(self.texture(images, texture)?);
+            lit.base_color = Color::WHITE;
+        }
+        if double_sided {
+            lit.double_sided = true;
+            lit.cull_mode = None;
+        }
+        let handle = materials.add(lit);
+        self.lit.insert(material.name.clone(), handle.clone());
+        Ok(handle)
+    }
+
+    /// A texture image, read once.
+    fn texture(&mut self, images: &mut Assets<Image>, texture: &Texture) -> Result<Handle<Image>> {
+        if let Some(handle) = self.textures.get(&texture.name) {
+            return Ok(handle.clone());
+        }
+        let pixels = image::open(&texture.path)
+            .with_context(|| format!("texture {} ({})", texture.path.display(), texture.name))?
+            .to_rgba8();
+        let (width, height) = pixels.dimensions();
+        let mut image = Image::new(
+            Extent3d { width, height, depth_or_array_layers: 1 },
+            TextureDimension::D2,
+            pixels.into_raw(),
+            TextureFormat::Rgba8UnormSrgb,
+            RenderAssetUsages::RENDER_WORLD,
+        );
+        // Models tile their textures.
+        image.sampler = ImageSampler::Descriptor(ImageSamplerDescriptor {
+            address_mode_u: ImageAddressMode::Repeat,
+            address_mode_v: ImageAddressMode::Repeat,
+            ..ImageSamplerDescriptor::linear()
+        });
+        let handle = images.add(image);
+        self.textures.insert(texture.name.clone(), handle.clone());
+        Ok(handle)
     }
 
     /// The flat colour that encodes object `id` (0 for structure), unlit (see
-    /// [`render_id_bytes`]).
-    pub fn id(&mut self, materials: &mut Assets<StandardMaterial>, id: u32) -> Handle<StandardMaterial> {
+    /// [`render_id_bytes`]), on both sides of triangles when `double_sided`.
+    pub fn id(
+        &mut self,
+        materials: &mut Assets<StandardMaterial>,
+        id: u32,
+        double_sided: bool,
+    ) -> Handle<StandardMaterial> {
         self.ids
-            .entry(id)
+            .entry((id, double_sided))
             .or_insert_with(|| {
                 let [r, g, b] = render_id_bytes(id).map(|c| f32::from(c) / 255.0);
                 materials.add(StandardMaterial {
                     base_color: Color::linear_rgb(r, g, b),
                     unlit: true,
+                    double_sided,
+                    cull_mode: if double_sided { None } else { Some(Face::Back) },
                     ..Default::default()
                 })
             })

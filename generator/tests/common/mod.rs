@@ -3,9 +3,18 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// Runs `ipt-gen` with `args` in the folder `cwd` and waits for it.
+/// The `ipt-gen` binary, run in `cwd` as on a machine without the furniture library: these
+/// tests are about primitive objects, and an imported library would change what the
+/// commands build by default (the mesh tests use it on purpose).
+pub fn ipt_gen_command(cwd: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ipt-gen"));
+    command.current_dir(cwd).env("IPT_ASSETS_DIR", "/nonexistent/ipt-toolkit-assets");
+    command
+}
+
+/// Runs `ipt-gen` with `args` in the folder `cwd` (see [`ipt_gen_command`]) and waits for it.
 pub fn ipt_gen(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ipt-gen")).args(args).current_dir(cwd).output().expect("ipt-gen runs")
+    ipt_gen_command(cwd).args(args).output().expect("ipt-gen runs")
 }
 
 /// A process's output as text (invalid UTF-8 replaced).
