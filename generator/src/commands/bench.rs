@@ -131,33 +131,38 @@ fn scenes(sources: &AssetSources, args: &ScenesArgs) -> Result<()> {
     let assets = super::load_assets(sources)?;
     let names = if args.templates.is_empty() { assets.template_names() } else { args.templates.clone() };
     let options = BuildOptions::default();
-    println!("| template | scenes | scenes/s | ms/scene | objects/scene | attempts/scene |");
-    println!("|---|---:|---:|---:|---:|---:|");
+    println!("| template | scenes | scenes/s | ms/scene | objects/scene | attempts/scene | seeds without a layout |");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
     let (mut total_scenes, mut total_seconds) = (0u64, 0f64);
     for name in &names {
-        let template = assets.template(name)?;
-        let (mut objects, mut attempts) = (0usize, 0u32);
+        assets.template(name)?;
+        let (mut objects, mut attempts, mut unbuilt) = (0usize, 0u32, 0u64);
         let start = Instant::now();
         for seed in 0..args.seeds {
-            let scene = ipt_scenes::build_scene(&template, &assets.catalog, seed, &options)?;
-            objects += scene.objects.len();
-            attempts += scene.report.attempts;
+            // A seed without a layout is skipped, as dataset generation skips it.
+            match assets.build(name, seed, &options) {
+                Ok(scene) => {
+                    objects += scene.objects.len();
+                    attempts += scene.report.attempts;
+                }
+                Err(_) => unbuilt += 1,
+            }
         }
         let seconds = start.elapsed().as_secs_f64();
-        let n = args.seeds as f64;
+        let (n, built) = (args.seeds as f64, (args.seeds - unbuilt).max(1) as f64);
         println!(
-            "| {name} | {} | {:.1} | {:.1} | {:.1} | {:.2} |",
+            "| {name} | {} | {:.1} | {:.1} | {:.1} | {:.2} | {unbuilt} |",
             args.seeds,
             n / seconds,
             1000.0 * seconds / n,
-            objects as f64 / n,
-            f64::from(attempts) / n
+            objects as f64 / built,
+            f64::from(attempts) / built
         );
         total_scenes += args.seeds;
         total_seconds += seconds;
     }
     println!(
-        "| all | {total_scenes} | {:.1} | {:.1} | | |",
+        "| all | {total_scenes} | {:.1} | {:.1} | | | |",
         total_scenes as f64 / total_seconds,
         1000.0 * total_seconds / total_scenes as f64
     );

@@ -172,6 +172,8 @@ pub fn import(
             std::fs::write(&path, text).map_err(|e| io_error(&path, e))?;
         }
     }
+    // A texture shared by several materials is missed once.
+    report.notes.dedup();
     Ok(report)
 }
 
