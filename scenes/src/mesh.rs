@@ -47,6 +47,17 @@ impl PartialEq for MeshGroup {
 /// A convex hull: its points and triangles.
 type Hull = (Vec<Vec3>, Vec<[u32; 3]>);
 
+/// The most points a falling model's hull keeps.
+const HULL_POINTS: usize = 64;
+
+/// The `k`-th of `n` directions spread evenly over the sphere (a Fibonacci spiral).
+fn spread_direction(k: usize, n: usize) -> Vec3 {
+    let y = 1.0 - 2.0 * (k as f32 + 0.5) / n as f32;
+    let radius = (1.0 - y * y).max(0.0).sqrt();
+    let angle = k as f32 * 2.399_963_2; // the golden angle, radians
+    Vec3::new(radius * libm::cosf(angle), y, radius * libm::sinf(angle))
+}
+
 impl MeshGroup {
     /// A group of these triangles, in the unit box.
     pub fn new(
@@ -74,7 +85,24 @@ impl MeshGroup {
     /// group, which has no hull with volume).
     pub fn hull(&self, size: Vec3) -> Option<ConvexPolyhedron> {
         let unit = self.hull.get_or_init(|| {
-            rapier3d::parry::transformation::try_convex_hull(&self.positions).ok().filter(|(_, t)| !t.is_empty())
+            let hull = |points: &[Vec3]| {
+                rapier3d::parry::transformation::try_convex_hull(points).ok().filter(|(_, t)| !t.is_empty())
+            };
+            let (points, triangles) = hull(&self.positions)?;
+            if points.len() <= HULL_POINTS {
+                return Some((points, triangles));
+            }
+            // The physics pays for every point of a hull at every contact: keep the points
+            // farthest out in evenly spread directions, whose hull lies within the full one.
+            let mut extreme: Vec<Vec3> = (0..HULL_POINTS)
+                .map(|k| {
+                    let direction = spread_direction(k, HULL_POINTS);
+                    points.iter().copied().fold(points[0], |a, b| if b.dot(direction) > a.dot(direction) { b } else { a })
+                })
+                .collect();
+            extreme.sort_by(|a, b| a.to_array().partial_cmp(&b.to_array()).unwrap_or(std::cmp::Ordering::Equal));
+            extreme.dedup();
+            hull(&extreme).or(Some((points, triangles)))
         });
         let (points, triangles) = unit.as_ref()?;
         ConvexPolyhedron::from_convex_mesh(points.iter().map(|&p| p * size).collect(), triangles)
