@@ -97,7 +97,10 @@ impl MeshGroup {
             let mut extreme: Vec<Vec3> = (0..HULL_POINTS)
                 .map(|k| {
                     let direction = spread_direction(k, HULL_POINTS);
-                    points.iter().copied().fold(points[0], |a, b| if b.dot(direction) > a.dot(direction) { b } else { a })
+                    points
+                        .iter()
+                        .copied()
+                        .fold(points[0], |a, b| if b.dot(direction) > a.dot(direction) { b } else { a })
                 })
                 .collect();
             extreme.sort_by(|a, b| a.to_array().partial_cmp(&b.to_array()).unwrap_or(std::cmp::Ordering::Equal));
