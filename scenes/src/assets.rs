@@ -38,16 +38,6 @@ pub struct AssetSources {
     pub looks: Looks,
 }
 
-impl AssetSources {
-    /// The sources for `looks`: unless it is [`Looks::Primitives`], the furniture library's
-    /// catalog folder when one is installed ([`crate::library::installed_catalog`]), then the
-    /// user's `catalog_dirs` (which may extend or replace its categories).
-    pub fn new(catalog_dirs: Vec<PathBuf>, template_dirs: Vec<PathBuf>, looks: Looks) -> AssetSources {
-        let library = crate::library::installed_catalog().filter(|_| looks != Looks::Primitives);
-        AssetSources { catalog_dirs: library.into_iter().chain(catalog_dirs).collect(), template_dirs, looks }
-    }
-}
-
 /// Which looks objects take when a category has both primitive parts and mesh models.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -117,10 +107,12 @@ impl Assets {
     pub fn load(sources: &AssetSources) -> Result<Assets, AssetError> {
         let mut materials = MaterialLibrary::default();
         materials.load_file(builtin::MATERIALS, Path::new("builtin:scenes/materials.toml"))?;
-        let mut category_files: BTreeMap<String, SourceFile> = BTreeMap::new();
+        // Each category file parsed once: stem -> (file, definition).
+        let mut category_files: BTreeMap<String, (PathBuf, CategoryDef)> = BTreeMap::new();
         for (name, text) in builtin::CATALOG {
             let file = SourceFile::builtin("catalog/", name, text);
-            category_files.insert(file.stem(), file);
+            let def = crate::toml_file::parse(&file.text, &file.path)?;
+            category_files.insert(file.stem(), (file.path, def));
         }
         let mut extensions: Vec<(String, PathBuf, CategoryDef)> = Vec::new();
         let library = crate::library::installed_catalog().filter(|_| sources.looks != Looks::Primitives);
@@ -134,14 +126,15 @@ impl Assets {
                 if def.extends {
                     extensions.push((file.stem(), file.path, def));
                 } else {
-                    category_files.insert(file.stem(), file);
+                    category_files.insert(file.stem(), (file.path, def));
                 }
             }
         }
         let mut catalog = Catalog::default();
-        for (stem, file) in &category_files {
-            let def: CategoryDef = crate::toml_file::parse(&file.text, &file.path)?;
-            catalog.insert(Category::resolve(def, stem, &materials, &file.path)?);
+        let mut category_paths: BTreeMap<String, PathBuf> = BTreeMap::new();
+        for (stem, (path, def)) in category_files {
+            catalog.insert(Category::resolve(def, &stem, &materials, &path)?);
+            category_paths.insert(stem, path);
         }
         for (stem, path, def) in extensions {
             let Some(mut category) = catalog.get(&stem).cloned() else {
@@ -171,7 +164,7 @@ impl Assets {
             });
         }
         catalog.check_kinds(|name| {
-            category_files.get(name).map_or_else(|| PathBuf::from(format!("{name}.toml")), |f| f.path.clone())
+            category_paths.get(name).cloned().unwrap_or_else(|| PathBuf::from(format!("{name}.toml")))
         })?;
 
         let mut template_files: BTreeMap<String, SourceFile> = BTreeMap::new();
